@@ -1,0 +1,45 @@
+# Parley. `make run` needs only Go and make; `make test` installs what the
+# browser tests need (Debian's chromium) when it is missing.
+
+GO      ?= go
+BIN     := bin/parley
+PKGS    := ./...
+
+.PHONY: run build test race generate check-generated lint fmt clean
+
+## run: build and start Parley on 127.0.0.1:8080 with ./parley.db
+run: build
+	./$(BIN)
+
+## build: compile the server into bin/parley
+build:
+	$(GO) build -o $(BIN) ./cmd/parley
+
+## test: every test (unit, integration, browser)
+test:
+	$(GO) test -count=1 $(PKGS)
+
+## race: every test under the race detector (needs cgo and gcc)
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(PKGS)
+
+## generate: regenerate the templ views
+generate:
+	$(GO) tool templ generate
+
+## check-generated: fail when the committed templ output is stale
+check-generated: generate
+	git diff --exit-code -- '*_templ.go'
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## fmt: format Go and templ sources
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+	$(GO) tool templ fmt views
+
+clean:
+	rm -rf bin

@@ -1,0 +1,203 @@
+// Command parley runs the Parley chat server: one binary, one SQLite file.
+//
+//	parley [-addr 127.0.0.1:8080] [-db parley.db] [-secure-cookies]
+//
+// Every flag has an environment fallback (PARLEY_ADDR, PARLEY_DB, ...);
+// parley -h lists them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"parley/handlers"
+	"parley/hub"
+	"parley/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "parley:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// options are the settings from flags and environment.
+type options struct {
+	addr            string
+	db              string
+	secureCookies   bool
+	sessionIdle     time.Duration
+	sessionLifetime time.Duration
+	maxStreams      int
+	shutdownTimeout time.Duration
+}
+
+// parseOptions reads the flags; a flag not given takes its environment
+// variable, and failing that its default.
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var o options
+	e := envReader{getenv: getenv}
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", e.str("PARLEY_ADDR", "127.0.0.1:8080"),
+		"`host:port` to listen on; port 0 picks a free one [PARLEY_ADDR]")
+	fs.StringVar(&o.db, "db", e.str("PARLEY_DB", "parley.db"),
+		"SQLite database `file`, created on first start [PARLEY_DB]")
+	fs.BoolVar(&o.secureCookies, "secure-cookies", e.boolean("PARLEY_SECURE_COOKIES", false),
+		"mark the session cookie Secure and send HSTS; for serving over HTTPS [PARLEY_SECURE_COOKIES]")
+	fs.DurationVar(&o.sessionIdle, "session-idle", e.duration("PARLEY_SESSION_IDLE", 7*24*time.Hour),
+		"sign out a session after this long without activity [PARLEY_SESSION_IDLE]")
+	fs.DurationVar(&o.sessionLifetime, "session-lifetime", e.duration("PARLEY_SESSION_LIFETIME", 30*24*time.Hour),
+		"sign out a session this long after sign-in [PARLEY_SESSION_LIFETIME]")
+	fs.IntVar(&o.maxStreams, "max-streams", e.integer("PARLEY_MAX_STREAMS", 50000),
+		"most event streams open at once on this server [PARLEY_MAX_STREAMS]")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", e.duration("PARLEY_SHUTDOWN_TIMEOUT", 15*time.Second),
+		"how long shutdown waits for requests in flight [PARLEY_SHUTDOWN_TIMEOUT]")
+	if e.err != nil {
+		return o, e.err
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case o.sessionIdle <= 0 || o.sessionLifetime <= 0 || o.shutdownTimeout <= 0:
+		return o, errors.New("durations must be positive")
+	case o.maxStreams < 1:
+		return o, errors.New("-max-streams must be at least 1")
+	}
+	return o, nil
+}
+
+// envReader reads typed environment variables, keeping the first error.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := e.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) boolean(name string, def bool) bool {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q is not true or false", name, v)
+	}
+	return b
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q is not a duration such as 30s or 24h", name, v)
+	}
+	return d
+}
+
+func (e *envReader) integer(name string, def int) int {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q is not a whole number", name, v)
+	}
+	return n
+}
+
+// run starts Parley and serves until ctx is done, then shuts down in
+// order: stop accepting, end the event streams, finish requests in flight,
+// close the database.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, err := parseOptions(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	st, err := store.Open(ctx, o.db)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close database", "err", err)
+		}
+	}()
+
+	app := handlers.New(handlers.Config{
+		SecureCookies:   o.secureCookies,
+		SessionIdle:     o.sessionIdle,
+		SessionLifetime: o.sessionLifetime,
+		Hub:             hub.Config{MaxStreams: o.maxStreams},
+	}, st, log)
+
+	srv := &http.Server{
+		Handler:           app.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// Shutdown waits for connections to go idle, and event streams never
+	// do: end them first.
+	srv.RegisterOnShutdown(app.Shutdown)
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		app.Shutdown()
+		return err
+	}
+	fmt.Fprintf(stdout, "parley: listening on http://%s (database %s)\n", ln.Addr(), o.db)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		app.Shutdown()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "streams", app.Streams())
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown: requests still in flight were cut", "err", err)
+		srv.Close()
+	}
+	app.Shutdown() // waits for the streams ended by the hook above
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,140 @@
+// Package handlers is Parley's web front: the routes, the one middleware
+// chain every request passes through, the pages and forms, and the event
+// stream. It joins the store (data), the views (HTML) and the hub (live
+// delivery).
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
+
+	"parley/assets"
+	"parley/hub"
+	"parley/store"
+)
+
+// Config holds the settings of the web front. Zero fields take defaults.
+type Config struct {
+	// SecureCookies marks the session cookie Secure and sends HSTS.
+	SecureCookies bool
+	// SessionIdle signs a session out after this long without a page
+	// request or form post (default 7 days).
+	SessionIdle time.Duration
+	// SessionLifetime signs a session out this long after sign-in, active
+	// or not (default 30 days).
+	SessionLifetime time.Duration
+	// LeaveGrace is how long a user may be without an open stream in a
+	// room before a leave notice is stored (default 15 s), so a reload or
+	// a short drop does not announce leave and join.
+	LeaveGrace time.Duration
+	// Hub tunes live delivery.
+	Hub hub.Config
+	// Limits tunes the throttles.
+	Limits Limits
+}
+
+func (c *Config) setDefaults() {
+	if c.SessionIdle <= 0 {
+		c.SessionIdle = 7 * 24 * time.Hour
+	}
+	if c.SessionLifetime <= 0 {
+		c.SessionLifetime = 30 * 24 * time.Hour
+	}
+	if c.LeaveGrace <= 0 {
+		c.LeaveGrace = 15 * time.Second
+	}
+	c.Limits.setDefaults()
+}
+
+// App serves Parley over HTTP.
+type App struct {
+	cfg      Config
+	store    *store.Store
+	sessions *scs.SessionManager
+	hub      *hub.Hub
+	broker   hub.Broker
+	presence *presence
+	limits   *limiter
+	log      *slog.Logger
+	sstore   *sqlite3store.SQLite3Store
+	shutdown sync.Once
+}
+
+// New builds the web front on st. It becomes the store's AfterCommit hook:
+// every committed message is rendered once and published.
+func New(cfg Config, st *store.Store, log *slog.Logger) *App {
+	cfg.setDefaults()
+	a := &App{cfg: cfg, store: st, log: log, limits: newLimiter(cfg.Limits)}
+
+	a.sstore = sqlite3store.New(st.DB)
+	a.sessions = scs.New()
+	a.sessions.Store = a.sstore
+	a.sessions.Lifetime = cfg.SessionLifetime
+	a.sessions.Cookie.Name = "parley_session"
+	a.sessions.Cookie.HttpOnly = true
+	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
+	a.sessions.Cookie.Path = "/"
+	a.sessions.Cookie.Secure = cfg.SecureCookies
+	a.sessions.ErrorFunc = a.sessionError
+
+	a.presence = newPresence(a, cfg.LeaveGrace)
+	hc := cfg.Hub
+	hc.Observer = a.presence
+	hc.CheckSessions = a.liveSessions
+	a.hub = hub.New(hc)
+	a.broker = a.hub
+	st.AfterCommit = a.publishMessages
+	return a
+}
+
+// Handler returns every route behind the one middleware chain, outermost
+// first: request log, panic recovery, security headers, cross-origin
+// protection, body limit, session load/save, signed-in user.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /register", a.showRegister)
+	mux.HandleFunc("POST /register", a.register)
+	mux.HandleFunc("GET /login", a.showLogin)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.Handle("POST /profile", a.requireUser(a.rename))
+	mux.Handle("POST /rooms", a.requireUser(a.createRoom))
+	mux.Handle("GET /rooms/{room}", a.requireUser(a.showRoom))
+	mux.Handle("POST /rooms/{room}/messages", a.requireUser(a.postMessage))
+	mux.Handle("GET /rooms/{room}/events", a.requireStreamUser(a.streamEvents))
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.Handle("GET "+assets.Prefix, assets.Handler())
+	mux.HandleFunc("GET /favicon.ico", a.favicon)
+	mux.HandleFunc("/", a.notFound)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(a.crossOrigin))
+
+	return a.logRequests(
+		a.recoverPanics(
+			a.securityHeaders(
+				cop.Handler(
+					limitBody(
+						a.sessions.LoadAndSave(
+							a.loadUser(mux)))))))
+}
+
+// Shutdown ends every open event stream and stops the background work. The
+// streams' clients reconnect and resume once the server is back.
+// It is safe to call more than once; every call returns when it is done.
+func (a *App) Shutdown() {
+	a.shutdown.Do(func() {
+		a.presence.stop()
+		a.hub.Close()
+		a.sstore.StopCleanup()
+	})
+}
+
+// Streams returns the number of open event streams.
+func (a *App) Streams() int { return a.hub.Streams() }

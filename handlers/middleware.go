@@ -1,0 +1,205 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"parley/store"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// contentSecurityPolicy allows nothing inline and nothing from elsewhere.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// statusWriter records the status and size of a response for the log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection beneath, to
+// flush or take over an event stream.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (a *App) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK // a taken-over event stream writes its own head
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		a.log.LogAttrs(r.Context(), level, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", status),
+			slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", r.RemoteAddr))
+	})
+}
+
+func (a *App) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("panic", "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				a.fail(w, r, errors.New("panic"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *App) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if a.cfg.SecureCookies {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody bounds every request body; reading past the bound fails with
+// *http.MaxBytesError, which fail turns into 413. A declared length over
+// the bound is refused before any reading.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "Request body too large (at most 1 MiB).", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey int
+
+const loginKey ctxKey = iota
+
+// touchEvery is how stale a sign-in's last activity may get before a
+// request records it again; coarser than every request to save writes.
+const touchEvery = time.Minute
+
+// loadUser finds the signed-in account of the request's session, if any,
+// and keeps its activity time fresh. A session whose sign-in was revoked,
+// sat idle too long or outlived its lifetime counts as signed out.
+func (a *App) loadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		token := a.sessions.Token(ctx)
+		if token == "" || a.sessions.GetInt64(ctx, sessionUserKey) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		l, err := a.store.Login(ctx, token)
+		if errors.Is(err, store.ErrNotFound) {
+			next.ServeHTTP(w, r)
+			return
+		} else if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		now := a.store.Now()
+		if now.Sub(l.SeenAt) > a.cfg.SessionIdle || now.Sub(l.CreatedAt) > a.cfg.SessionLifetime {
+			if err := a.store.DeleteLogin(ctx, token); err != nil {
+				a.log.Warn("expire login", "err", err)
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if now.Sub(l.SeenAt) > touchEvery && !isStream(r) {
+			if err := a.store.TouchLogin(ctx, token); err != nil {
+				a.log.Warn("touch login", "err", err)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, loginKey, &l)))
+	})
+}
+
+func isStream(r *http.Request) bool {
+	return r.Method == http.MethodGet && len(r.URL.Path) > len("/events") &&
+		r.URL.Path[len(r.URL.Path)-len("/events"):] == "/events"
+}
+
+// currentLogin returns the request's sign-in, or nil when signed out.
+func currentLogin(r *http.Request) *store.Login {
+	l, _ := r.Context().Value(loginKey).(*store.Login)
+	return l
+}
+
+// currentUser returns the signed-in account; only for handlers behind
+// requireUser.
+func currentUser(r *http.Request) store.User { return currentLogin(r).User }
+
+// requireUser sends a visitor who is not signed in to the sign-in page.
+func (a *App) requireUser(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if currentLogin(r) == nil {
+			if r.Header.Get("HX-Request") == "true" {
+				w.Header().Set("HX-Redirect", "/login")
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// requireStreamUser answers 401 to an event stream without a signed-in
+// session; EventSource gives up on it instead of retrying.
+func (a *App) requireStreamUser(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if currentLogin(r) == nil {
+			http.Error(w, "Sign in to follow this room.", http.StatusUnauthorized)
+			return
+		}
+		h(w, r)
+	})
+}

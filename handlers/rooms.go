@@ -1,0 +1,154 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"parley/hub"
+	"parley/store"
+	"parley/views"
+)
+
+// room returns the room named in the request path, or ErrNotFound.
+func (a *App) room(r *http.Request) (string, error) {
+	name := r.PathValue("room")
+	if store.ValidateRoomName(name) != nil {
+		return "", store.ErrNotFound
+	}
+	if _, err := a.store.Room(r.Context(), name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func (a *App) showRoom(w http.ResponseWriter, r *http.Request) {
+	room, err := a.room(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.renderRoom(w, r, http.StatusOK, room, views.ComposerForm{}, views.RenameForm{})
+}
+
+// renderRoom writes the room page with the forms as given (the room
+// "general" when room is empty).
+func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, room string, c views.ComposerForm, rn views.RenameForm) {
+	if room == "" {
+		room = store.GeneralRoom
+	}
+	ctx := r.Context()
+	msgs, err := a.store.LatestMessages(ctx, room, store.PageSize)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rooms, err := a.store.Rooms(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	names := make([]string, len(rooms))
+	for i, rm := range rooms {
+		names[i] = rm.Name
+	}
+	c.Room, rn.Room = room, room
+	a.render(w, r, status, views.RoomPage(views.RoomView{
+		Room:     room,
+		Rooms:    names,
+		Me:       currentUser(r),
+		Messages: msgs,
+		Online:   a.presence.online(room),
+		Composer: c,
+		Rename:   rn,
+	}))
+}
+
+// postMessage stores a message. The message reaches the room's streams,
+// the sender's included, from the store's commit hook; the answer is a
+// redirect to the room, or for htmx an empty composer.
+func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
+	room, err := a.room(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	me := currentUser(r)
+	raw := r.PostForm.Get("body")
+	fail := func(status int, msg string) {
+		f := views.ComposerForm{Room: room, Body: raw, Error: msg}
+		if isHTMX(r) {
+			a.render(w, r, status, views.Composer(f))
+			return
+		}
+		a.renderRoom(w, r, status, room, f, views.RenameForm{})
+	}
+	body := store.NormalizeBody(raw)
+	var fe *store.FieldError
+	if err := store.ValidateBody(body); errors.As(err, &fe) {
+		fail(http.StatusUnprocessableEntity, fe.Message)
+		return
+	}
+	if ok, wait := a.limits.allowPost(me.ID, a.store.Now()); !ok {
+		setRetryAfter(w, wait)
+		fail(http.StatusTooManyRequests, "You are sending messages too fast. Wait a moment and send again.")
+		return
+	}
+	_, err = a.store.CreateMessage(r.Context(), store.Message{
+		Room: room, UserID: me.ID, Kind: store.KindText, Author: me.Handle, Body: body,
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if isHTMX(r) {
+		a.render(w, r, http.StatusOK, views.Composer(views.ComposerForm{Room: room}))
+		return
+	}
+	http.Redirect(w, r, "/rooms/"+room, http.StatusSeeOther)
+}
+
+// createRoom creates a room (or finds it) and goes there.
+func (a *App) createRoom(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	name := strings.ToLower(strings.TrimSpace(r.PostForm.Get("name")))
+	if err := store.ValidateRoomName(name); err != nil {
+		a.renderError(w, r, http.StatusUnprocessableEntity, "Invalid room name", err.(*store.FieldError).Message)
+		return
+	}
+	if _, err := a.store.CreateRoom(r.Context(), name); err != nil && !errors.Is(err, store.ErrRoomTaken) {
+		a.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/rooms/"+name, http.StatusSeeOther)
+}
+
+// publishMessages is the store's commit hook: each message is rendered
+// into its event frame once, and the frame goes to every stream of its room.
+func (a *App) publishMessages(msgs []store.Message) {
+	for _, m := range msgs {
+		f, err := a.messageFrame(m)
+		if err != nil {
+			a.log.Error("render message", "id", m.ID, "err", err)
+			continue
+		}
+		a.broker.Publish(m.Room, f)
+	}
+}
+
+// messageFrame renders m as the "message" event of the stream, from the
+// same component as the page.
+func (a *App) messageFrame(m store.Message) (hub.Frame, error) {
+	html, err := renderBytes(bgCtx, views.Message(m))
+	if err != nil {
+		return hub.Frame{}, err
+	}
+	return hub.Encode(m.ID, "message", html), nil
+}

@@ -1,0 +1,349 @@
+// Package hub delivers live events to the open event streams of one Parley
+// server. A stream is a connection plus a small queue, not a goroutine: once
+// the handler has checked the session it hands the connection over, and a
+// few writer goroutines serve every stream with non-blocking writes. A
+// stream whose client stops reading is dropped after a few seconds; nothing
+// a client does can block the publisher or the other streams.
+package hub
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Broker carries events from the server that committed them to the streams
+// that should get them. The Hub is the in-process broker; a broker that
+// spans several servers (Postgres LISTEN/NOTIFY, NATS) would forward each
+// call to every server's Hub, and handlers would not change.
+type Broker interface {
+	// Publish sends f to every stream of room. Frames carrying message ids
+	// must be published in id order.
+	Publish(room string, f Frame)
+	// EndSessions sends a logout event to every stream opened with one of
+	// the session tokens and then ends it.
+	EndSessions(tokens ...string)
+}
+
+var _ Broker = (*Hub)(nil)
+
+// Observer learns when a user's first stream in a room opens and when the
+// last one closes. Its methods are called under the hub's lock, in order;
+// they must return at once (queue the work, do not do it).
+type Observer interface {
+	Entered(room string, userID int64)
+	Left(room string, userID int64)
+}
+
+// Config tunes a Hub. Zero fields take the defaults.
+type Config struct {
+	// Heartbeat is how often every stream gets a comment line (default 20 s).
+	Heartbeat time.Duration
+	// SlowTimeout is how long a stream's socket may stay full before the
+	// stream is dropped (default 5 s).
+	SlowTimeout time.Duration
+	// MaxQueue bounds the frames waiting for one stream (default 8192).
+	MaxQueue int
+	// MaxStreams bounds the open streams of the server (default 50 000).
+	MaxStreams int
+	// MaxPerSession bounds the open streams of one session (default 16).
+	MaxPerSession int
+	// Writers is the number of writer goroutines (default GOMAXPROCS, at
+	// least 2).
+	Writers int
+	// Pace is the shortest time between two passes of a writer over its
+	// streams, so that a burst leaves in one write per stream (default 1 ms).
+	Pace time.Duration
+	// CheckSessions, when set, is called every heartbeat with the tokens of
+	// the open streams and returns those still signed in; the streams of
+	// the others end. It is the backstop behind EndSessions.
+	CheckSessions func(tokens []string) (map[string]bool, error)
+	// Observer, when set, learns who enters and leaves rooms.
+	Observer Observer
+}
+
+func (c *Config) setDefaults() {
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 20 * time.Second
+	}
+	if c.SlowTimeout <= 0 {
+		c.SlowTimeout = 5 * time.Second
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = 8192
+	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = 50000
+	}
+	if c.MaxPerSession <= 0 {
+		c.MaxPerSession = 16
+	}
+	if c.Writers <= 0 {
+		c.Writers = max(2, runtime.GOMAXPROCS(0))
+	}
+	if c.Pace <= 0 {
+		c.Pace = time.Millisecond
+	}
+}
+
+// Errors Subscribe returns.
+var (
+	ErrSessionLimit = errors.New("hub: too many streams for this session")
+	ErrServerLimit  = errors.New("hub: too many streams on this server")
+	ErrClosed       = errors.New("hub: shutting down")
+)
+
+// Hub is the set of open streams of one server, by room and by session.
+type Hub struct {
+	cfg     Config
+	writers []*writer
+	next    atomic.Uint32
+
+	mu       sync.RWMutex
+	rooms    map[string]*room
+	sessions map[string]map[*Sub]struct{}
+	count    int
+	closed   bool
+
+	quit      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+type room struct {
+	subs  map[*Sub]struct{}
+	users map[int64]int // open streams per user
+}
+
+// New starts a hub and its writer goroutines.
+func New(cfg Config) *Hub {
+	cfg.setDefaults()
+	h := &Hub{
+		cfg:      cfg,
+		rooms:    map[string]*room{},
+		sessions: map[string]map[*Sub]struct{}{},
+		quit:     make(chan struct{}),
+	}
+	for range cfg.Writers {
+		w := newWriter(h)
+		h.writers = append(h.writers, w)
+		h.wg.Go(w.run)
+	}
+	h.wg.Go(h.maintain)
+	return h
+}
+
+// Subscribe registers a stream of userID in room, opened with the session
+// token. The stream holds every frame published from now on; the caller
+// replays what came before, then calls Attach or Serve to start delivery.
+func (h *Hub) Subscribe(roomName, token string, userID int64) (*Sub, error) {
+	s := &Sub{Room: roomName, Token: token, UserID: userID, hub: h, done: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return nil, ErrClosed
+	case h.count >= h.cfg.MaxStreams:
+		return nil, ErrServerLimit
+	case len(h.sessions[token]) >= h.cfg.MaxPerSession:
+		return nil, ErrSessionLimit
+	}
+	r := h.rooms[roomName]
+	if r == nil {
+		r = &room{subs: map[*Sub]struct{}{}, users: map[int64]int{}}
+		h.rooms[roomName] = r
+	}
+	r.subs[s] = struct{}{}
+	r.users[userID]++
+	if r.users[userID] == 1 && h.cfg.Observer != nil {
+		h.cfg.Observer.Entered(roomName, userID)
+	}
+	ss := h.sessions[token]
+	if ss == nil {
+		ss = map[*Sub]struct{}{}
+		h.sessions[token] = ss
+	}
+	ss[s] = struct{}{}
+	h.count++
+	return s, nil
+}
+
+func (h *Hub) remove(s *Sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.rooms[s.Room]
+	if r == nil {
+		return
+	}
+	if _, ok := r.subs[s]; !ok {
+		return
+	}
+	delete(r.subs, s)
+	h.count--
+	if r.users[s.UserID]--; r.users[s.UserID] == 0 {
+		delete(r.users, s.UserID)
+		if h.cfg.Observer != nil {
+			h.cfg.Observer.Left(s.Room, s.UserID)
+		}
+	}
+	if len(r.subs) == 0 {
+		delete(h.rooms, s.Room)
+	}
+	if ss := h.sessions[s.Token]; ss != nil {
+		delete(ss, s)
+		if len(ss) == 0 {
+			delete(h.sessions, s.Token)
+		}
+	}
+}
+
+// Publish queues f on every stream of room. It never blocks on a client.
+func (h *Hub) Publish(roomName string, f Frame) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	r := h.rooms[roomName]
+	if r == nil {
+		return
+	}
+	now := time.Now()
+	for s := range r.subs {
+		s.push(f, now)
+	}
+}
+
+// EndSessions sends a logout event to the streams of the tokens and ends
+// them within a second, flushed or not.
+func (h *Hub) EndSessions(tokens ...string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	now := time.Now()
+	for _, t := range tokens {
+		for s := range h.sessions[t] {
+			s.finish(logoutFrame, now)
+		}
+	}
+}
+
+// Present reports whether userID has an open stream in room.
+func (h *Hub) Present(roomName string, userID int64) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	r := h.rooms[roomName]
+	return r != nil && r.users[userID] > 0
+}
+
+// Streams returns the number of open streams.
+func (h *Hub) Streams() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.count
+}
+
+// SessionStreams returns the number of open streams of the session token.
+func (h *Hub) SessionStreams(token string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.sessions[token])
+}
+
+// Close ends every stream, after flushing what is queued for at most a
+// second, and stops the writers. Subscribe fails from now on.
+func (h *Hub) Close() { h.closeOnce.Do(h.close) }
+
+func (h *Hub) close() {
+	h.mu.Lock()
+	h.closed = true
+	subs := h.allLocked()
+	h.mu.Unlock()
+
+	now := time.Now()
+	for _, s := range subs {
+		s.finish(Frame{}, now)
+	}
+	deadline := time.After(2 * time.Second)
+	for _, s := range subs {
+		select {
+		case <-s.done:
+		case <-deadline:
+			s.end()
+		}
+	}
+	close(h.quit)
+	h.wg.Wait()
+}
+
+func (h *Hub) allLocked() []*Sub {
+	subs := make([]*Sub, 0, h.count)
+	for _, r := range h.rooms {
+		for s := range r.subs {
+			subs = append(subs, s)
+		}
+	}
+	return subs
+}
+
+func (h *Hub) pickWriter() *writer {
+	return h.writers[int(h.next.Add(1))%len(h.writers)]
+}
+
+// maintain sends heartbeats, re-checks sessions, and notices clients that
+// hung up without waiting for the next write to fail.
+func (h *Hub) maintain() {
+	beat := time.NewTicker(h.cfg.Heartbeat)
+	defer beat.Stop()
+	reap := time.NewTicker(2 * time.Second)
+	defer reap.Stop()
+	for {
+		select {
+		case <-h.quit:
+			return
+		case <-beat.C:
+			h.heartbeat()
+		case <-reap.C:
+			h.reap()
+		}
+	}
+}
+
+func (h *Hub) heartbeat() {
+	h.mu.RLock()
+	subs := h.allLocked()
+	tokens := make([]string, 0, len(h.sessions))
+	for t := range h.sessions {
+		tokens = append(tokens, t)
+	}
+	h.mu.RUnlock()
+	now := time.Now()
+	for _, s := range subs {
+		s.push(heartbeat, now)
+	}
+	if h.cfg.CheckSessions == nil || len(tokens) == 0 {
+		return
+	}
+	live, err := h.cfg.CheckSessions(tokens)
+	if err != nil {
+		return // the database is unwell; try again next beat
+	}
+	var dead []string
+	for _, t := range tokens {
+		if !live[t] {
+			dead = append(dead, t)
+		}
+	}
+	if len(dead) > 0 {
+		h.EndSessions(dead...)
+	}
+}
+
+func (h *Hub) reap() {
+	h.mu.RLock()
+	subs := h.allLocked()
+	h.mu.RUnlock()
+	for _, s := range subs {
+		if raw := s.rawConn(); raw != nil && peerClosed(raw) {
+			s.end()
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package hub
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type state uint8
+
+const (
+	holding state = iota // subscribed; frames wait while the caller replays
+	open                 // frames are delivered
+	closing              // no new frames; deliver what is queued, then end
+	closed
+)
+
+// Sub is one open event stream.
+type Sub struct {
+	Room   string
+	Token  string
+	UserID int64
+
+	hub  *Hub
+	done chan struct{}
+
+	// Set once by Attach or Serve, before the stream leaves holding.
+	w      *writer         // the writer serving a taken-over connection
+	conn   net.Conn        // that connection
+	raw    syscall.RawConn // its descriptor, for non-blocking writes
+	notify chan struct{}   // wakes Serve's goroutine instead of a writer
+
+	mu           sync.Mutex
+	st           state
+	queue        []Frame
+	off          int   // bytes of queue[0] already written
+	lastID       int64 // highest message id queued or replayed
+	scheduled    bool  // a writer (or Serve) will look at this stream
+	blockedSince time.Time
+	closeBy      time.Time
+}
+
+// Done is closed when the stream has ended.
+func (s *Sub) Done() <-chan struct{} { return s.done }
+
+// Replayed records that the caller has written every message up to id
+// itself, so live frames up to id are skipped.
+func (s *Sub) Replayed(id int64) {
+	s.mu.Lock()
+	if id > s.lastID {
+		s.lastID = id
+	}
+	s.mu.Unlock()
+}
+
+// LastID returns the highest message id the stream has queued or replayed.
+func (s *Sub) LastID() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastID
+}
+
+// push queues f unless the stream already has it or is ending.
+func (s *Sub) push(f Frame, now time.Time) {
+	s.mu.Lock()
+	if s.st >= closing || f.ID != 0 && s.st == open && f.ID <= s.lastID {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.queue) >= s.hub.cfg.MaxQueue {
+		// Far behind: end the stream now; the client resumes from its
+		// last id and misses nothing.
+		s.queue, s.off = nil, 0
+		s.st, s.closeBy = closing, now
+	} else {
+		s.queue = append(s.queue, f)
+		if f.ID != 0 && s.st == open {
+			s.lastID = f.ID
+		}
+	}
+	wake := s.wakeLocked()
+	s.mu.Unlock()
+	s.wake(wake)
+}
+
+// finish queues f (if any) as the stream's last frame and ends the stream
+// once it is written, or within a second.
+func (s *Sub) finish(f Frame, now time.Time) {
+	s.mu.Lock()
+	if s.st >= closing {
+		s.mu.Unlock()
+		return
+	}
+	if f.Data != nil {
+		s.queue = append(s.queue, f)
+	}
+	s.st, s.closeBy = closing, now.Add(time.Second)
+	wake := s.wakeLocked()
+	s.mu.Unlock()
+	s.wake(wake)
+}
+
+// wakeLocked marks s for delivery and reports whether the caller must wake
+// its deliverer. Until Attach or Serve there is none, and release looks.
+func (s *Sub) wakeLocked() bool {
+	if s.scheduled || s.st == holding || s.w == nil && s.notify == nil {
+		return false
+	}
+	s.scheduled = true
+	return true
+}
+
+func (s *Sub) wake(do bool) {
+	if !do {
+		return
+	}
+	if s.w != nil {
+		s.w.add(s)
+		return
+	}
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// release ends holding: frames published during the replay that the replay
+// already covered are dropped, the rest are delivered.
+func (s *Sub) release() {
+	s.mu.Lock()
+	kept := s.queue[:0]
+	for _, f := range s.queue {
+		if f.ID == 0 || f.ID > s.lastID {
+			kept = append(kept, f)
+			s.lastID = max(s.lastID, f.ID)
+		}
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	if s.st == holding {
+		s.st = open
+	}
+	wake := (len(s.queue) > 0 || s.st == closing) && s.wakeLocked()
+	s.mu.Unlock()
+	s.wake(wake)
+}
+
+// rawConn returns the descriptor of a taken-over connection that is being
+// delivered to, or nil.
+func (s *Sub) rawConn() syscall.RawConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil || s.st == holding || s.st == closed {
+		return nil
+	}
+	return s.raw
+}
+
+// Attach hands a taken-over connection to the writers: from now on they
+// deliver the stream's frames, and the caller must not touch conn again.
+// The response head and the replay must already be written.
+func (s *Sub) Attach(conn net.Conn) error {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		s.end()
+		return errNotRaw
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		s.end()
+		return err
+	}
+	conn.SetDeadline(time.Time{})
+	s.mu.Lock()
+	if s.st == closed {
+		s.mu.Unlock()
+		conn.Close()
+		return ErrClosed
+	}
+	s.conn, s.raw, s.w = conn, raw, s.hub.pickWriter()
+	s.mu.Unlock()
+	s.release()
+	return nil
+}
+
+// Serve delivers the stream's frames through w from the calling goroutine,
+// for connections that cannot be taken over (HTTP/2). flush pushes written
+// bytes to the client; setDeadline bounds each write. Serve returns when
+// the stream ends or ctx is done.
+func (s *Sub) Serve(ctx context.Context, w io.Writer, flush func() error, setDeadline func(time.Time) error) {
+	s.mu.Lock()
+	s.notify = make(chan struct{}, 1)
+	s.mu.Unlock()
+	defer s.end()
+	s.release()
+	for {
+		select {
+		case <-s.notify:
+		case <-s.done:
+			return
+		case <-ctx.Done():
+			return
+		}
+		s.mu.Lock()
+		s.scheduled = false
+		frames, st := s.queue, s.st
+		s.queue = nil
+		s.mu.Unlock()
+		if len(frames) > 0 {
+			setDeadline(time.Now().Add(s.hub.cfg.SlowTimeout))
+			for _, f := range frames {
+				if _, err := w.Write(f.Data); err != nil {
+					return
+				}
+			}
+			if err := flush(); err != nil {
+				return
+			}
+		}
+		if st == closing {
+			s.mu.Lock()
+			empty := len(s.queue) == 0
+			s.mu.Unlock()
+			if empty {
+				return
+			}
+		}
+	}
+}
+
+// end closes the stream at once. It is safe to call more than once.
+func (s *Sub) end() {
+	s.mu.Lock()
+	if s.st == closed {
+		s.mu.Unlock()
+		return
+	}
+	s.st = closed
+	s.queue, s.off = nil, 0
+	conn := s.conn
+	s.mu.Unlock()
+	s.hub.remove(s)
+	if conn != nil {
+		conn.Close()
+	}
+	close(s.done)
+}
+
+// Abandon ends a stream whose handler failed before delivery started.
+func (s *Sub) Abandon() { s.end() }

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 256
+
+// A job is one write: it runs inside a shared transaction and returns the
+// messages it stored.
+type job struct {
+	ctx   context.Context
+	run   func(*sql.Tx) ([]Message, error)
+	msgs  []Message
+	err   error
+	reply chan struct{}
+}
+
+// batcher serialises every write that stores messages through one goroutine
+// and commits concurrent writes together (group commit). SQLite has one
+// writer at a time anyway; queueing here avoids its busy-wait back-off, and
+// a single writer hands committed messages to AfterCommit in id order.
+type batcher struct {
+	s    *Store
+	jobs chan *job
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func newBatcher(s *Store) *batcher {
+	b := &batcher{s: s, jobs: make(chan *job), quit: make(chan struct{}), done: make(chan struct{})}
+	go b.loop()
+	return b
+}
+
+// do runs fn in a write transaction shared with other writers and waits for
+// the commit. fn's error rolls back only fn's own statements.
+func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) ([]Message, error)) error {
+	j := &job{ctx: ctx, run: fn, reply: make(chan struct{})}
+	select {
+	case b.jobs <- j:
+	case <-b.quit:
+		return fmt.Errorf("%w: shutting down", ErrUnavailable)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once taken, a job is committed or failed; wait for the verdict even if
+	// the caller gives up, so that an acknowledged write is a stored one.
+	<-j.reply
+	return j.err
+}
+
+func (b *batcher) close() {
+	b.once.Do(func() { close(b.quit) })
+	<-b.done
+}
+
+func (b *batcher) loop() {
+	defer close(b.done)
+	batch := make([]*job, 0, maxBatch)
+	for {
+		select {
+		case j := <-b.jobs:
+			batch = append(batch[:0], j)
+		case <-b.quit:
+			return
+		}
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-b.jobs:
+				batch = append(batch, j)
+			default:
+				break collect
+			}
+		}
+		b.commit(batch)
+	}
+}
+
+// commit runs the batch in one transaction, each job under its own
+// savepoint, then publishes what was stored and answers every job.
+func (b *batcher) commit(batch []*job) {
+	err := b.runTx(batch)
+	if err == nil && b.s.AfterCommit != nil {
+		var all []Message
+		for _, j := range batch {
+			all = append(all, j.msgs...)
+		}
+		if len(all) > 0 {
+			b.s.AfterCommit(all)
+		}
+	}
+	for _, j := range batch {
+		if err != nil && j.err == nil {
+			j.err = err
+		}
+		close(j.reply)
+	}
+}
+
+func (b *batcher) runTx(batch []*job) error {
+	tx, err := b.s.DB.BeginTx(context.Background(), nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, j := range batch {
+		if _, err := tx.Exec(`SAVEPOINT job`); err != nil {
+			return err
+		}
+		j.msgs, j.err = j.run(tx)
+		if j.err == nil {
+			j.err = j.ctx.Err()
+		}
+		if j.err != nil {
+			j.msgs = nil
+			if _, err := tx.Exec(`ROLLBACK TO job`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`RELEASE job`); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,148 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of what users may enter.
+const (
+	HandleMinLen   = 2
+	HandleMaxLen   = 32
+	PasswordMinLen = 8    // bytes
+	PasswordMaxLen = 256  // bytes
+	BodyMaxLen     = 4000 // Unicode code points, after trimming
+	RoomNameMaxLen = 32
+)
+
+// GeneralRoom is the room that always exists.
+const GeneralRoom = "general"
+
+// FieldError says which field of an input is wrong and how to fix it. Its
+// message is written for the person who typed the value.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// User is a Parley account.
+type User struct {
+	ID        int64
+	Handle    string
+	CreatedAt time.Time
+}
+
+// Credentials are what a person types to register or sign in.
+type Credentials struct {
+	Handle   string
+	Password string
+}
+
+// Validate checks the handle and password against Parley's rules.
+func (c Credentials) Validate() error {
+	if err := ValidateHandle(c.Handle); err != nil {
+		return err
+	}
+	return ValidatePassword(c.Password)
+}
+
+// ValidateHandle checks a handle: 2–32 ASCII letters, digits, '_', '-', '.'.
+func ValidateHandle(h string) error {
+	if h == "" {
+		return &FieldError{"handle", "Choose a handle."}
+	}
+	for i := 0; i < len(h); i++ {
+		if !isHandleByte(h[i]) {
+			return &FieldError{"handle", "A handle may use only letters a–z and A–Z, digits, '_', '-' and '.'."}
+		}
+	}
+	if len(h) < HandleMinLen || len(h) > HandleMaxLen {
+		return &FieldError{"handle", fmt.Sprintf("A handle is %d to %d characters long.", HandleMinLen, HandleMaxLen)}
+	}
+	return nil
+}
+
+func isHandleByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '_' || c == '-' || c == '.'
+}
+
+// HandleKey folds a handle to the form that must be unique: handles are the
+// same without regard to case.
+func HandleKey(h string) string { return strings.ToLower(h) }
+
+// ValidatePassword checks a password's length: 8–256 bytes.
+func ValidatePassword(p string) error {
+	if len(p) < PasswordMinLen {
+		return &FieldError{"password", fmt.Sprintf("A password has at least %d characters.", PasswordMinLen)}
+	}
+	if len(p) > PasswordMaxLen {
+		return &FieldError{"password", fmt.Sprintf("A password has at most %d bytes.", PasswordMaxLen)}
+	}
+	return nil
+}
+
+// Message kinds. Everything but KindText is a system notice about a user,
+// shown without an author.
+const (
+	KindText   = "text"
+	KindJoin   = "join"
+	KindLeave  = "leave"
+	KindBack   = "back"
+	KindRename = "rename"
+)
+
+// Message is one entry of a room: what a user wrote, or a system notice.
+type Message struct {
+	ID        int64
+	Room      string
+	UserID    int64 // the author, or the subject of a notice
+	Kind      string
+	Author    string // the author's handle when the message was stored
+	Body      string
+	CreatedAt time.Time
+}
+
+// System reports whether m is a notice rather than something a user wrote.
+func (m Message) System() bool { return m.Kind != KindText }
+
+// NormalizeBody trims the surrounding white space of a message body.
+func NormalizeBody(body string) string { return strings.TrimSpace(body) }
+
+// ValidateBody checks a normalised body: valid UTF-8, 1–4000 code points.
+func ValidateBody(body string) error {
+	if !utf8.ValidString(body) {
+		return &FieldError{"body", "The message is not valid UTF-8 text."}
+	}
+	if body == "" {
+		return &FieldError{"body", "Write something before sending."}
+	}
+	if n := utf8.RuneCountInString(body); n > BodyMaxLen {
+		return &FieldError{"body", fmt.Sprintf("A message has at most %d characters; this one has %d.", BodyMaxLen, n)}
+	}
+	return nil
+}
+
+// Room is a chat room.
+type Room struct {
+	ID   int64
+	Name string
+}
+
+// ValidateRoomName checks a room name: 1–32 of a-z, 0-9 and '-'.
+func ValidateRoomName(name string) error {
+	if name == "" || len(name) > RoomNameMaxLen {
+		return &FieldError{"name", fmt.Sprintf("A room name is 1 to %d characters long.", RoomNameMaxLen)}
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return &FieldError{"name", "A room name may use only a–z, digits and '-'."}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Login is one signed-in session: the session token and its account.
+type Login struct {
+	Token     string
+	User      User
+	CreatedAt time.Time
+	SeenAt    time.Time
+}
+
+// CreateLogin records that the session with token is signed in as user.
+func (s *Store) CreateLogin(ctx context.Context, token string, userID int64) error {
+	now := s.now()
+	_, err := s.DB.ExecContext(ctx,
+		`INSERT INTO logins (token, user_id, created_at, seen_at) VALUES (?, ?, ?, ?)`,
+		token, userID, now, now)
+	if err != nil {
+		return wrap("create login", err)
+	}
+	return nil
+}
+
+// Login returns the sign-in of the session with token, with its account.
+func (s *Store) Login(ctx context.Context, token string) (Login, error) {
+	l := Login{Token: token}
+	err := s.DB.QueryRowContext(ctx, `
+		SELECT l.created_at, l.seen_at, u.id, u.handle, u.created_at
+		FROM logins l JOIN users u ON u.id = l.user_id
+		WHERE l.token = ?`, token).
+		Scan(&l.CreatedAt, &l.SeenAt, &l.User.ID, &l.User.Handle, &l.User.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Login{}, ErrNotFound
+	} else if err != nil {
+		return Login{}, wrap("login", err)
+	}
+	return l, nil
+}
+
+// TouchLogin records activity on the session with token.
+func (s *Store) TouchLogin(ctx context.Context, token string) error {
+	if _, err := s.DB.ExecContext(ctx, `UPDATE logins SET seen_at = ? WHERE token = ?`, s.now(), token); err != nil {
+		return wrap("touch login", err)
+	}
+	return nil
+}
+
+// DeleteLogin signs out the session with token.
+func (s *Store) DeleteLogin(ctx context.Context, token string) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("delete login", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM logins WHERE token = ?`, token); err != nil {
+		return wrap("delete login", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, token); err != nil {
+		return wrap("delete login", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap("delete login", err)
+	}
+	return nil
+}
+
+// DeleteUserLogins signs out every session of the account and deletes
+// their session data. It returns the tokens it signed out.
+func (s *Store) DeleteUserLogins(ctx context.Context, userID int64) ([]string, error) {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrap("delete user logins", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `DELETE FROM logins WHERE user_id = ? RETURNING token`, userID)
+	if err != nil {
+		return nil, wrap("delete user logins", err)
+	}
+	var tokens []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return nil, wrap("delete user logins", err)
+		}
+		tokens = append(tokens, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("delete user logins", err)
+	}
+	for _, t := range tokens {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, t); err != nil {
+			return nil, wrap("delete user logins", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, wrap("delete user logins", err)
+	}
+	return tokens, nil
+}
+
+// LiveLogins returns which of tokens are still signed in and neither idle
+// since before idleCutoff nor created before lifeCutoff.
+func (s *Store) LiveLogins(ctx context.Context, tokens []string, idleCutoff, lifeCutoff time.Time) (map[string]bool, error) {
+	live := make(map[string]bool, len(tokens))
+	const chunk = 500
+	for len(tokens) > 0 {
+		n := min(len(tokens), chunk)
+		args := make([]any, 0, n+2)
+		args = append(args, idleCutoff.UTC(), lifeCutoff.UTC())
+		for _, t := range tokens[:n] {
+			args = append(args, t)
+		}
+		q := `SELECT token FROM logins WHERE seen_at >= ? AND created_at >= ? AND token IN (?` +
+			strings.Repeat(",?", n-1) + `)`
+		if err := s.scanTokens(ctx, q, args, live); err != nil {
+			return nil, err
+		}
+		tokens = tokens[n:]
+	}
+	return live, nil
+}
+
+func (s *Store) scanTokens(ctx context.Context, q string, args []any, into map[string]bool) error {
+	rows, err := s.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return wrap("live logins", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return wrap("live logins", err)
+		}
+		into[t] = true
+	}
+	if err := rows.Err(); err != nil {
+		return wrap("live logins", err)
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// PageSize is how many of the latest messages a room page shows.
+const PageSize = 50
+
+// Room returns the room called name.
+func (s *Store) Room(ctx context.Context, name string) (Room, error) {
+	r := Room{Name: name}
+	err := s.DB.QueryRowContext(ctx, `SELECT id FROM rooms WHERE name = ?`, name).Scan(&r.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Room{}, ErrNotFound
+	} else if err != nil {
+		return Room{}, wrap("room", err)
+	}
+	return r, nil
+}
+
+// Rooms returns every room, by name.
+func (s *Store) Rooms(ctx context.Context) ([]Room, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, name FROM rooms ORDER BY name`)
+	if err != nil {
+		return nil, wrap("rooms", err)
+	}
+	defer rows.Close()
+	var rooms []Room
+	for rows.Next() {
+		var r Room
+		if err := rows.Scan(&r.ID, &r.Name); err != nil {
+			return nil, wrap("rooms", err)
+		}
+		rooms = append(rooms, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("rooms", err)
+	}
+	return rooms, nil
+}
+
+// CreateRoom stores a new room called name.
+func (s *Store) CreateRoom(ctx context.Context, name string) (Room, error) {
+	if err := ValidateRoomName(name); err != nil {
+		return Room{}, err
+	}
+	r := Room{Name: name}
+	err := s.DB.QueryRowContext(ctx, `INSERT INTO rooms (name, created_at) VALUES (?, ?) RETURNING id`,
+		name, s.now()).Scan(&r.ID)
+	if isUniqueViolation(err) {
+		return Room{}, ErrRoomTaken
+	} else if err != nil {
+		return Room{}, wrap("create room", err)
+	}
+	return r, nil
+}
+
+// CreateMessage validates and stores m, setting its ID and time. It returns
+// once the message is committed and handed to the AfterCommit hook.
+// Concurrent calls share transactions (group commit).
+func (s *Store) CreateMessage(ctx context.Context, m Message) (Message, error) {
+	if m.Kind == "" {
+		m.Kind = KindText
+	}
+	if m.Kind == KindText {
+		if err := ValidateBody(m.Body); err != nil {
+			return Message{}, err
+		}
+	}
+	m.CreatedAt = s.now()
+	var stored Message
+	err := s.posts.do(ctx, func(tx *sql.Tx) ([]Message, error) {
+		var err error
+		stored, err = insertMessage(ctx, tx, m)
+		if err != nil {
+			return nil, err
+		}
+		return []Message{stored}, nil
+	})
+	if err != nil {
+		return Message{}, wrap("create message", err)
+	}
+	return stored, nil
+}
+
+func insertMessage(ctx context.Context, tx *sql.Tx, m Message) (Message, error) {
+	var userID sql.NullInt64
+	if m.UserID != 0 {
+		userID = sql.NullInt64{Int64: m.UserID, Valid: true}
+	}
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO messages (room_id, user_id, kind, author, body, created_at)
+		VALUES ((SELECT id FROM rooms WHERE name = ?), ?, ?, ?, ?, ?)
+		RETURNING id`,
+		m.Room, userID, m.Kind, m.Author, m.Body, m.CreatedAt).Scan(&m.ID)
+	if err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
+
+// LatestMessages returns the newest limit messages of room, oldest first.
+func (s *Store) LatestMessages(ctx context.Context, room string, limit int) ([]Message, error) {
+	msgs, err := s.queryMessages(ctx, `
+		SELECT * FROM (
+			SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at
+			FROM messages m JOIN rooms r ON r.id = m.room_id
+			WHERE r.name = ? ORDER BY m.id DESC LIMIT ?
+		) ORDER BY id`, room, room, limit)
+	if err != nil {
+		return nil, wrap("latest messages", err)
+	}
+	return msgs, nil
+}
+
+// MessagesAfter returns up to limit messages of room with id > after, in id
+// order.
+func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]Message, error) {
+	msgs, err := s.queryMessages(ctx, `
+		SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at
+		FROM messages m JOIN rooms r ON r.id = m.room_id
+		WHERE r.name = ? AND m.id > ? ORDER BY m.id LIMIT ?`, room, room, after, limit)
+	if err != nil {
+		return nil, wrap("messages after", err)
+	}
+	return msgs, nil
+}
+
+// HasMessageBy reports whether room holds any message by or about userID.
+func (s *Store) HasMessageBy(ctx context.Context, room string, userID int64) (bool, error) {
+	var ok bool
+	err := s.DB.QueryRowContext(ctx, `SELECT EXISTS (
+		SELECT 1 FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?) AND user_id = ?)`,
+		room, userID).Scan(&ok)
+	if err != nil {
+		return false, wrap("has message by", err)
+	}
+	return ok, nil
+}
+
+func (s *Store) queryMessages(ctx context.Context, q string, room string, args ...any) ([]Message, error) {
+	rows, err := s.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var msgs []Message
+	for rows.Next() {
+		m := Message{Room: room}
+		var userID sql.NullInt64
+		if err := rows.Scan(&m.ID, &userID, &m.Kind, &m.Author, &m.Body, &m.CreatedAt); err != nil {
+			return nil, err
+		}
+		m.UserID = userID.Int64
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}

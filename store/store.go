@@ -1,0 +1,192 @@
+// Package store keeps Parley's data in one SQLite file: accounts, rooms,
+// messages, sign-ins and the web sessions. It knows nothing of HTTP.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"sort"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the SQLite database behind Parley. It is safe for concurrent use.
+type Store struct {
+	// DB is the database handle, shared with the session store.
+	DB *sql.DB
+
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+
+	// AfterCommit, when set, receives every stored message right after its
+	// transaction committed, in id order, before the writer is answered.
+	// Set it before the first write; it must not block for long.
+	AfterCommit func([]Message)
+
+	hasher *hasher
+	posts  *batcher
+}
+
+// Open opens (creating if needed) the SQLite file at path and applies every
+// migration not applied yet.
+func Open(ctx context.Context, path string) (*Store, error) {
+	db, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// SQLite allows one writer at a time; the rest of the pool serves reads
+	// in parallel under WAL.
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(0)
+	s := &Store{DB: db, Now: time.Now, hasher: newHasher(DefaultHashParams)}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.posts = newBatcher(s)
+	return s, nil
+}
+
+// DSN returns the data source name that opens path with Parley's
+// per-connection settings, so that every pooled connection gets them.
+func DSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Close waits for pending writes, then closes the database.
+func (s *Store) Close() error {
+	s.posts.close()
+	if err := s.DB.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.DB.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// IntegrityCheck runs SQLite's integrity check and returns its verdict,
+// "ok" when the file is sound.
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	if err := s.DB.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return "", fmt.Errorf("store: integrity check: %w", err)
+	}
+	return res, nil
+}
+
+func (s *Store) now() time.Time { return s.Now().UTC() }
+
+// migrate applies the embedded migrations in name order, each in its own
+// transaction, and records each in schema_migrations.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at DATETIME NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("store: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := s.migrateFile(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) migrateFile(ctx context.Context, name string) error {
+	base := path.Base(name)
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate %s: %w", base, err)
+	}
+	defer tx.Rollback()
+
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE name = ?", base).Scan(&n); err != nil {
+		return fmt.Errorf("store: migrate %s: %w", base, err)
+	} else if n > 0 {
+		return nil
+	}
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("store: migrate %s: %w", base, err)
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return fmt.Errorf("store: migrate %s: %w", base, err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", base, s.now()); err != nil {
+		return fmt.Errorf("store: migrate %s: %w", base, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migrate %s: %w", base, err)
+	}
+	return nil
+}
+
+// Errors the store returns. Callers compare with errors.Is.
+var (
+	// ErrNotFound means the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrHandleTaken means another account has the handle, in any case.
+	ErrHandleTaken = errors.New("handle taken")
+	// ErrBadCredentials means the handle or the password is wrong.
+	ErrBadCredentials = errors.New("wrong handle or password")
+	// ErrRoomTaken means a room of that name exists already.
+	ErrRoomTaken = errors.New("room exists")
+	// ErrUnavailable means the database cannot serve the request now
+	// (locked, read-only, full); the request may be retried later.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// sqliteCode returns the extended result code of a SQLite error, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+func isUniqueViolation(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
+// wrap prefixes err with the operation, translating the SQLite faults that
+// mean "try again later" into ErrUnavailable by their codes.
+func wrap(op string, err error) error {
+	switch sqliteCode(err) & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
