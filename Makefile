@@ -43,3 +43,6 @@ fmt:
 
 clean:
 	rm -rf bin
+
+# Further targets (benchmarks, browser tooling) live beside this file.
+-include mk/*.mk
