@@ -20,8 +20,11 @@ type Limits struct {
 	// Registrations per client address per hour, with the same burst
 	// (default 200).
 	RegistrationsPerHour int
-	// PostsPerSecond per account, with a burst of twice that (default 20).
+	// PostsPerSecond per account, sustained (default 100), with bursts of
+	// PostBurst (default 200): far above what a person types, low enough
+	// that one account cannot flood a room.
 	PostsPerSecond float64
+	PostBurst      int
 }
 
 func (l *Limits) setDefaults() {
@@ -35,7 +38,10 @@ func (l *Limits) setDefaults() {
 		l.RegistrationsPerHour = 200
 	}
 	if l.PostsPerSecond <= 0 {
-		l.PostsPerSecond = 20
+		l.PostsPerSecond = 100
+	}
+	if l.PostBurst <= 0 {
+		l.PostBurst = 200
 	}
 }
 
@@ -146,7 +152,7 @@ func (l *limiter) allowPost(userID int64, now time.Time) (bool, time.Duration) {
 		if len(l.posts) >= maxTracked {
 			clear(l.posts)
 		}
-		lim = rate.NewLimiter(rate.Limit(l.cfg.PostsPerSecond), int(2*l.cfg.PostsPerSecond))
+		lim = rate.NewLimiter(rate.Limit(l.cfg.PostsPerSecond), l.cfg.PostBurst)
 		l.posts[userID] = lim
 	}
 	return allow(lim, now)

@@ -50,6 +50,14 @@ type Config struct {
 	MaxStreams int
 	// MaxPerSession bounds the open streams of one session (default 16).
 	MaxPerSession int
+	// SendBuffer, when positive, sets the kernel send buffer of every
+	// taken-over connection, in bytes: less kernel memory per idle stream,
+	// and a client that stops reading is noticed sooner. Zero keeps the
+	// system's default.
+	SendBuffer int
+	// ReapEvery is how often the hub looks for clients that hung up
+	// (default 2 s).
+	ReapEvery time.Duration
 	// Writers is the number of writer goroutines (default GOMAXPROCS, at
 	// least 2).
 	Writers int
@@ -79,6 +87,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxPerSession <= 0 {
 		c.MaxPerSession = 16
+	}
+	if c.ReapEvery <= 0 {
+		c.ReapEvery = 2 * time.Second
 	}
 	if c.Writers <= 0 {
 		c.Writers = max(2, runtime.GOMAXPROCS(0))
@@ -261,14 +272,23 @@ func (h *Hub) close() {
 	now := time.Now()
 	for _, s := range subs {
 		s.finish(Frame{}, now)
-	}
-	deadline := time.After(2 * time.Second)
-	for _, s := range subs {
-		select {
-		case <-s.done:
-		case <-deadline:
-			s.end()
+		if !s.delivering() {
+			s.end() // its handler finds it ended when it tries to attach
 		}
+	}
+	deadline := time.NewTimer(2 * time.Second)
+	defer deadline.Stop()
+	expired := false
+	for _, s := range subs {
+		if !expired {
+			select {
+			case <-s.done:
+				continue
+			case <-deadline.C:
+				expired = true
+			}
+		}
+		s.end()
 	}
 	close(h.quit)
 	h.wg.Wait()
@@ -293,7 +313,7 @@ func (h *Hub) pickWriter() *writer {
 func (h *Hub) maintain() {
 	beat := time.NewTicker(h.cfg.Heartbeat)
 	defer beat.Stop()
-	reap := time.NewTicker(2 * time.Second)
+	reap := time.NewTicker(h.cfg.ReapEvery)
 	defer reap.Stop()
 	for {
 		select {

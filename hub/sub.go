@@ -148,6 +148,13 @@ func (s *Sub) release() {
 	s.wake(wake)
 }
 
+// delivering reports whether Attach or Serve has taken the stream on.
+func (s *Sub) delivering() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w != nil || s.notify != nil
+}
+
 // rawConn returns the descriptor of a taken-over connection that is being
 // delivered to, or nil.
 func (s *Sub) rawConn() syscall.RawConn {
@@ -174,6 +181,11 @@ func (s *Sub) Attach(conn net.Conn) error {
 		return err
 	}
 	conn.SetDeadline(time.Time{})
+	if n := s.hub.cfg.SendBuffer; n > 0 {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetWriteBuffer(n)
+		}
+	}
 	s.mu.Lock()
 	if s.st == closed {
 		s.mu.Unlock()

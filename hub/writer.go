@@ -17,8 +17,10 @@ var (
 // writer serves the taken-over connections of many streams. Publishing
 // marks a stream ready; at most once per Pace the writer passes over the
 // ready streams and writes what each has queued in one non-blocking system
-// call. A stream whose socket is full is retried every retryEvery until it
-// drains or SlowTimeout passes.
+// call. A stream whose socket filled up is tried again on the next pass if
+// its last write made progress (a client draining a burst), or every
+// retryEvery if it made none (a client that stopped reading), until it
+// drains or makes no progress for SlowTimeout.
 type writer struct {
 	h     *Hub
 	wake  chan struct{}
@@ -29,6 +31,15 @@ type writer struct {
 }
 
 const retryEvery = 50 * time.Millisecond
+
+// outcome is what one flush of a stream came to.
+type outcome int
+
+const (
+	drained outcome = iota // all written, or the stream ended
+	partial                // the socket filled, after taking some bytes
+	full                   // the socket took nothing
+)
 
 func newWriter(h *Hub) *writer {
 	return &writer{h: h, wake: make(chan struct{}, 1), buf: make([]byte, 0, maxWrite)}
@@ -45,20 +56,26 @@ func (w *writer) add(s *Sub) {
 }
 
 func (w *writer) run() {
-	retry := time.NewTicker(retryEvery)
-	defer retry.Stop()
-	var blocked, next []*Sub
-	var last time.Time
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	// hot streams made progress on their last try and go again next pass;
+	// cold ones made none and wait retryEvery.
+	var hot, cold, nextHot, nextCold []*Sub
+	var last, lastCold time.Time
 	for {
-		var tick <-chan time.Time
-		if len(blocked) > 0 {
-			tick = retry.C
+		switch {
+		case len(hot) > 0:
+			timer.Reset(w.h.cfg.Pace)
+		case len(cold) > 0:
+			timer.Reset(retryEvery)
+		default:
+			timer.Stop()
 		}
 		select {
 		case <-w.h.quit:
 			return
 		case <-w.wake:
-		case <-tick:
+		case <-timer.C:
 		}
 		if d := w.h.cfg.Pace - time.Since(last); d > 0 {
 			time.Sleep(d)
@@ -71,31 +88,43 @@ func (w *writer) run() {
 		w.ready = w.spare[:0]
 		w.mu.Unlock()
 
-		next = next[:0]
-		for _, list := range [2][]*Sub{blocked, ready} {
+		pass := func(list []*Sub) {
 			for _, s := range list {
-				if w.flush(s, now) {
-					next = append(next, s)
+				switch w.flush(s, now) {
+				case partial:
+					nextHot = append(nextHot, s)
+				case full:
+					nextCold = append(nextCold, s)
 				}
 			}
 		}
+		pass(hot)
+		pass(ready)
+		if now.Sub(lastCold) >= retryEvery {
+			lastCold = now
+			pass(cold)
+		} else {
+			nextCold = append(nextCold, cold...)
+		}
 		clear(ready)
 		w.spare = ready
-		blocked, next = next, blocked
-		clear(next)
+		clear(hot)
+		clear(cold)
+		hot, nextHot = nextHot, hot[:0]
+		cold, nextCold = nextCold, cold[:0]
 	}
 }
 
-// flush writes what s has queued. It reports whether s must be tried again
-// because its socket is full.
-func (w *writer) flush(s *Sub, now time.Time) (again bool) {
+// flush writes what s has queued and says how far it got.
+func (w *writer) flush(s *Sub, now time.Time) outcome {
 	s.mu.Lock()
 	s.scheduled = false
 	if s.st == closed || s.st == holding {
 		s.mu.Unlock()
-		return false
+		return drained
 	}
 	var err error
+	wrote := 0
 	for len(s.queue) > 0 && err == nil {
 		var n int
 		if len(s.queue) == 1 {
@@ -104,8 +133,9 @@ func (w *writer) flush(s *Sub, now time.Time) (again bool) {
 			n, err = writeNonblock(s.raw, w.gather(s))
 		}
 		s.consume(n)
+		wrote += n
 	}
-	end := false
+	res, end := drained, false
 	switch {
 	case err != nil && !errors.Is(err, errWouldBlock):
 		end = true // the client is gone
@@ -113,19 +143,23 @@ func (w *writer) flush(s *Sub, now time.Time) (again bool) {
 		s.blockedSince = time.Time{}
 		end = s.st == closing
 	default:
-		if s.blockedSince.IsZero() {
+		res = full
+		if wrote > 0 || s.blockedSince.IsZero() {
 			s.blockedSince = now
+		}
+		if wrote > 0 {
+			res = partial
 		}
 		end = now.Sub(s.blockedSince) > w.h.cfg.SlowTimeout ||
 			s.st == closing && now.After(s.closeBy)
-		again = !end
-		s.scheduled = again
+		s.scheduled = !end
 	}
 	s.mu.Unlock()
 	if end {
 		s.end()
+		return drained
 	}
-	return again
+	return res
 }
 
 // gather copies the start of s's queue into the writer's buffer.
