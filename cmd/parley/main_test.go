@@ -387,4 +387,3 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 }
-
