@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/parley
 PKGS    := ./...
 
-.PHONY: run build test race generate check-generated lint fmt clean
+.PHONY: run build test race fuzz generate check-generated lint fmt clean
 
 ## run: build and start Parley on 127.0.0.1:8080 with ./parley.db
 run: build
@@ -22,6 +22,19 @@ test:
 ## race: every test under the race detector (needs cgo and gcc)
 race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(PKGS)
+
+# Fuzz targets as package:Function; each runs for FUZZTIME. Inputs worth
+# keeping go to the package's testdata/fuzz, where plain `go test` replays them.
+FUZZTIME ?= 15s
+FUZZ_TARGETS := ./hub:FuzzEncode ./handlers:FuzzMessageFrame \
+	./store:FuzzValidateHandle ./store:FuzzValidatePassword ./store:FuzzValidateBody
+
+## fuzz: run every fuzz target for FUZZTIME (default 15s)
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
 
 ## generate: regenerate the templ views
 generate:

@@ -100,17 +100,24 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		page(http.StatusUnauthorized, "", "Wrong handle or password.")
 		return
 	}
-	key := store.HandleKey(c.Handle)
-	if wait := a.limits.loginLocked(key, a.store.Now()); wait > 0 {
+	key, addr, now := store.HandleKey(c.Handle), clientAddr(r), a.store.Now()
+	if wait := a.limits.loginLocked(key, now); wait > 0 {
 		setRetryAfter(w, wait)
 		page(http.StatusTooManyRequests, "", fmt.Sprintf(
 			"Too many failed sign-ins for this handle. Try again in %s.", humanDuration(wait)))
+		return
+	}
+	if wait := a.limits.addressLocked(addr, now); wait > 0 {
+		setRetryAfter(w, wait)
+		page(http.StatusTooManyRequests, "", fmt.Sprintf(
+			"Too many failed sign-ins from your network. Try again in %s.", humanDuration(wait)))
 		return
 	}
 	u, err := a.store.Authenticate(r.Context(), c)
 	switch {
 	case errors.Is(err, store.ErrBadCredentials):
 		a.limits.loginFailed(key, a.store.Now())
+		a.limits.addressFailed(addr, a.store.Now())
 		page(http.StatusUnauthorized, "", "Wrong handle or password.")
 		return
 	case err != nil:

@@ -329,3 +329,18 @@ func TestRequireUser(t *testing.T) {
 		t.Errorf("%d messages stored; want none", n)
 	}
 }
+
+func TestLoginThrottleByAddress(t *testing.T) {
+	ts := newTestServer(t, handlers.Config{Limits: handlers.Limits{AddressFailures: 5}})
+	ts.newClient().register("Ann")
+	c := ts.newClient()
+	for i := range 5 {
+		// Different handles each time: the handle limit never trips.
+		c.post("/login", url.Values{"handle": {"guess" + strconv.Itoa(i)}, "password": {"wrong password"}}).wantStatus(t, http.StatusUnauthorized)
+	}
+	r := c.login("Ann")
+	r.wantError(t, http.StatusTooManyRequests)
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+}

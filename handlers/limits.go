@@ -17,6 +17,10 @@ type Limits struct {
 	// in 15 minutes).
 	LoginFailures int
 	LoginWindow   time.Duration
+	// AddressFailures failed sign-ins from one client address, for any
+	// handles, are allowed per LoginWindow, in bursts of as many; past them
+	// the address is refused (default 300).
+	AddressFailures int
 	// Registrations per client address per hour, with the same burst
 	// (default 200).
 	RegistrationsPerHour int
@@ -33,6 +37,9 @@ func (l *Limits) setDefaults() {
 	}
 	if l.LoginWindow <= 0 {
 		l.LoginWindow = 15 * time.Minute
+	}
+	if l.AddressFailures <= 0 {
+		l.AddressFailures = 300
 	}
 	if l.RegistrationsPerHour <= 0 {
 		l.RegistrationsPerHour = 200
@@ -55,6 +62,7 @@ type limiter struct {
 	mu       sync.Mutex
 	failures map[string][]time.Time // handle key → failed sign-ins, oldest first
 	register map[string]*rate.Limiter
+	guesses  map[string]*rate.Limiter // client address → failed sign-ins
 	posts    map[int64]*rate.Limiter
 }
 
@@ -64,6 +72,7 @@ func newLimiter(cfg Limits) *limiter {
 		cfg:      cfg,
 		failures: map[string][]time.Time{},
 		register: map[string]*rate.Limiter{},
+		guesses:  map[string]*rate.Limiter{},
 		posts:    map[int64]*rate.Limiter{},
 	}
 }
@@ -128,32 +137,46 @@ func (l *limiter) pruneFailures(now time.Time) {
 // allowRegistration reports whether addr may create an account now, and if
 // not, how long until it may.
 func (l *limiter) allowRegistration(addr string, now time.Time) (bool, time.Duration) {
+	n := l.cfg.RegistrationsPerHour
+	return take(l, l.register, addr, rate.Every(time.Hour/time.Duration(n)), n, now)
+}
+
+// addressLocked reports how long sign-ins from addr stay refused after too
+// many failures, or 0.
+func (l *limiter) addressLocked(addr string, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim := l.register[addr]
-	if lim == nil {
-		if len(l.register) >= maxTracked {
-			clear(l.register)
-		}
-		n := l.cfg.RegistrationsPerHour
-		lim = rate.NewLimiter(rate.Every(time.Hour/time.Duration(n)), n)
-		l.register[addr] = lim
+	lim := l.guesses[addr]
+	if lim == nil || lim.TokensAt(now) >= 1 {
+		return 0
 	}
-	return allow(lim, now)
+	return time.Duration((1 - lim.TokensAt(now)) / float64(lim.Limit()) * float64(time.Second))
+}
+
+// addressFailed spends one of addr's failed sign-ins.
+func (l *limiter) addressFailed(addr string, now time.Time) {
+	n := l.cfg.AddressFailures
+	take(l, l.guesses, addr, rate.Every(l.cfg.LoginWindow/time.Duration(n)), n, now)
 }
 
 // allowPost reports whether the account may post now, and if not, how long
 // until it may.
 func (l *limiter) allowPost(userID int64, now time.Time) (bool, time.Duration) {
+	return take(l, l.posts, userID, rate.Limit(l.cfg.PostsPerSecond), l.cfg.PostBurst, now)
+}
+
+// take spends a token of key's bucket in table, making the bucket when
+// needed, and reports whether there was one and, if not, the wait.
+func take[K comparable](l *limiter, table map[K]*rate.Limiter, key K, r rate.Limit, burst int, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim := l.posts[userID]
+	lim := table[key]
 	if lim == nil {
-		if len(l.posts) >= maxTracked {
-			clear(l.posts)
+		if len(table) >= maxTracked {
+			clear(table) // forgets everyone's history: better than unbounded memory
 		}
-		lim = rate.NewLimiter(rate.Limit(l.cfg.PostsPerSecond), l.cfg.PostBurst)
-		l.posts[userID] = lim
+		lim = rate.NewLimiter(r, burst)
+		table[key] = lim
 	}
 	return allow(lim, now)
 }

@@ -134,7 +134,7 @@ func (a *App) createRoom(w http.ResponseWriter, r *http.Request) {
 // into its event frame once, and the frame goes to every stream of its room.
 func (a *App) publishMessages(msgs []store.Message) {
 	for _, m := range msgs {
-		f, err := a.messageFrame(m)
+		f, err := messageFrame(m)
 		if err != nil {
 			a.log.Error("render message", "id", m.ID, "err", err)
 			continue
@@ -145,7 +145,7 @@ func (a *App) publishMessages(msgs []store.Message) {
 
 // messageFrame renders m as the "message" event of the stream, from the
 // same component as the page.
-func (a *App) messageFrame(m store.Message) (hub.Frame, error) {
+func messageFrame(m store.Message) (hub.Frame, error) {
 	html, err := renderBytes(bgCtx, views.Message(m))
 	if err != nil {
 		return hub.Frame{}, err

@@ -134,7 +134,7 @@ func (a *App) writeStart(r *http.Request, w io.Writer, sub *hub.Sub, room string
 				return err
 			}
 			for _, m := range msgs {
-				f, err := a.messageFrame(m)
+				f, err := messageFrame(m)
 				if err != nil {
 					return err
 				}

@@ -135,6 +135,21 @@ func (e *envReader) integer(name string, def int) int {
 	return n
 }
 
+// newHTTPServer returns the server Parley listens with. Reading a request
+// is bounded in time and size, so slow or endless headers cannot hold a
+// connection; there is no server-wide write timeout, which would cut the
+// long-lived event streams (they bound each write themselves).
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // run starts Parley and serves until ctx is done, then shuts down in
 // order: stop accepting, end the event streams, finish requests in flight,
 // close the database.
@@ -162,14 +177,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Hub:             hub.Config{MaxStreams: o.maxStreams},
 	}, st, log)
 
-	srv := &http.Server{
-		Handler:           app.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(app.Handler(), log)
 	// Shutdown waits for connections to go idle, and event streams never
 	// do: end them first.
 	srv.RegisterOnShutdown(app.Shutdown)

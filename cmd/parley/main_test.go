@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -386,4 +388,56 @@ func TestCrashSafety(t *testing.T) {
 			break
 		}
 	}
+}
+
+func TestSlowHeaders(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	srv := newHTTPServer(h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if srv.ReadHeaderTimeout <= 0 || srv.IdleTimeout <= 0 || srv.WriteTimeout != 0 || srv.MaxHeaderBytes <= 0 {
+		t.Fatalf("server limits %+v; want header, idle and size bounds and no write timeout", srv)
+	}
+	srv.ReadHeaderTimeout = 300 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	// A client that sends its headers a byte at a time, too slowly.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	closed := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, conn)
+		close(closed)
+	}()
+	for _, b := range []byte("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ") {
+		select {
+		case <-closed:
+		default:
+			conn.Write([]byte{b})
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		break
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server still holds the slow connection")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("slow client held its connection for %v", d)
+	}
+	// Others are served meanwhile and after.
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 }
