@@ -2,6 +2,10 @@
 //
 //	parley [-addr 127.0.0.1:8080] [-db parley.db] [-secure-cookies]
 //
+// With -debug-addr (loopback only) a second listener serves the runtime's
+// profiles (net/http/pprof) and counters (expvar, /debug/vars), for
+// measuring a running server; it is off by default.
+//
 // Every flag has an environment fallback (PARLEY_ADDR, PARLEY_DB, ...);
 // parley -h lists them.
 package main
@@ -9,15 +13,19 @@ package main
 import (
 	"context"
 	"errors"
+	"expvar"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,7 +53,9 @@ type options struct {
 	sessionIdle     time.Duration
 	sessionLifetime time.Duration
 	maxStreams      int
+	postRate        float64
 	shutdownTimeout time.Duration
+	debugAddr       string
 }
 
 // parseOptions reads the flags; a flag not given takes its environment
@@ -67,6 +77,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		"sign out a session this long after sign-in [PARLEY_SESSION_LIFETIME]")
 	fs.IntVar(&o.maxStreams, "max-streams", e.integer("PARLEY_MAX_STREAMS", 50000),
 		"most event streams open at once on this server [PARLEY_MAX_STREAMS]")
+	fs.Float64Var(&o.postRate, "post-rate", e.float("PARLEY_POST_RATE", 100),
+		"messages per second one account may post, sustained (bursts of up to 200) [PARLEY_POST_RATE]")
+	fs.StringVar(&o.debugAddr, "debug-addr", e.str("PARLEY_DEBUG_ADDR", ""),
+		"loopback `host:port` serving /debug/pprof/ and /debug/vars; empty is off [PARLEY_DEBUG_ADDR]")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", e.duration("PARLEY_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long shutdown waits for requests in flight [PARLEY_SHUTDOWN_TIMEOUT]")
 	if e.err != nil {
@@ -82,6 +96,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return o, errors.New("durations must be positive")
 	case o.maxStreams < 1:
 		return o, errors.New("-max-streams must be at least 1")
+	case !(o.postRate > 0):
+		return o, errors.New("-post-rate must be positive")
 	}
 	return o, nil
 }
@@ -150,6 +166,18 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
+func (e *envReader) float(name string, def float64) float64 {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q is not a number", name, v)
+	}
+	return f
+}
+
 // run starts Parley and serves until ctx is done, then shuts down in
 // order: stop accepting, end the event streams, finish requests in flight,
 // close the database.
@@ -175,7 +203,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SessionIdle:     o.sessionIdle,
 		SessionLifetime: o.sessionLifetime,
 		Hub:             hub.Config{MaxStreams: o.maxStreams},
+		Limits:          handlers.Limits{PostsPerSecond: o.postRate},
 	}, st, log)
+
+	if o.debugAddr != "" {
+		dln, err := listenDebug(o.debugAddr)
+		if err != nil {
+			app.Shutdown()
+			return err
+		}
+		defer dln.Close()
+		publishVars(app)
+		fmt.Fprintf(stdout, "parley: debug endpoints on http://%s/debug/\n", dln.Addr())
+		go http.Serve(dln, debugHandler())
+	}
 
 	srv := newHTTPServer(app.Handler(), log)
 	// Shutdown waits for connections to go idle, and event streams never
@@ -208,4 +249,49 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	app.Shutdown() // waits for the streams ended by the hook above
 	log.Info("stopped")
 	return nil
+}
+
+// listenDebug listens on addr for the debug endpoints. Profiles and
+// counters reveal the server's inner workings, so addr must be a loopback
+// address.
+func listenDebug(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("-debug-addr: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("-debug-addr %q: must be a loopback address such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-debug-addr: %w", err)
+	}
+	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("-debug-addr %q: must be a loopback address", addr)
+	}
+	return ln, nil
+}
+
+// debugHandler serves the runtime's profiles and the expvar counters.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/debug/vars", expvar.Handler())
+	return mux
+}
+
+var publishOnce sync.Once
+
+// publishVars adds Parley's own counters to /debug/vars (once per
+// process: expvar names are global).
+func publishVars(app *handlers.App) {
+	publishOnce.Do(func() {
+		expvar.Publish("streams", expvar.Func(func() any { return app.Streams() }))
+		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
+	})
 }
