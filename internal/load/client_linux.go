@@ -22,6 +22,7 @@ import (
 type Client struct {
 	pollers []*poller
 	next    int
+	notify  chan struct{} // a poller delivered copies
 }
 
 // NewClient starts the pollers of a client with no streams.
@@ -47,9 +48,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		copy(sa6.Addr[:], ap.IP.To16())
 		sa, family = sa6, syscall.AF_INET6
 	}
-	c := &Client{}
+	c := &Client{notify: make(chan struct{}, 1)}
 	for range cfg.Pollers {
-		p, err := newPoller(cfg, sa, family)
+		p, err := newPoller(cfg, sa, family, c.notify)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -150,7 +151,7 @@ func (c *Client) Delivered() int64 {
 // has arrived for idle, or ctx is done. It reports whether target was met.
 func (c *Client) WaitDelivered(ctx context.Context, target int64, idle time.Duration) bool {
 	last, lastChange := c.Delivered(), time.Now()
-	tick := time.NewTicker(time.Millisecond)
+	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		n := c.Delivered()
@@ -240,6 +241,7 @@ type poller struct {
 	emitAt       time.Time
 	emitFn       func(message)
 	delivered    atomic.Int64
+	notify       chan<- struct{}
 	stopOnce     sync.Once
 	done         chan struct{}
 	mu           sync.Mutex
@@ -259,7 +261,7 @@ type poller struct {
 	waveStreams  int
 }
 
-func newPoller(cfg ClientConfig, sa syscall.Sockaddr, family int) (*poller, error) {
+func newPoller(cfg ClientConfig, sa syscall.Sockaddr, family int, notify chan<- struct{}) (*poller, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll: %w", err)
@@ -273,6 +275,7 @@ func newPoller(cfg ClientConfig, sa syscall.Sockaddr, family int) (*poller, erro
 		epfd: epfd, wakeR: pipe[0], wakeW: pipe[1],
 		sa: sa, family: family, path: cfg.Path, host: cfg.Addr, maxDialing: cfg.MaxDialing,
 		buf:     make([]byte, 256<<10),
+		notify:  notify,
 		done:    make(chan struct{}),
 		streams: map[int]*stream{},
 		failed:  map[string]int{},
@@ -319,6 +322,7 @@ func (p *poller) run() {
 			p.mu.Unlock()
 			return
 		}
+		before := p.delivered.Load()
 		for _, ev := range events[:max(n, 0)] {
 			fd := int(ev.Fd)
 			if fd == p.wakeR {
@@ -332,6 +336,12 @@ func (p *poller) run() {
 		}
 		p.dialMore()
 		p.mu.Unlock()
+		if p.delivered.Load() != before {
+			select {
+			case p.notify <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 

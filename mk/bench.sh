@@ -1,0 +1,62 @@
+#!/bin/sh
+# Starts bin/parley on a temporary database with a raised open-file limit
+# and its loopback debug listener, then runs bin/parley-bench against it;
+# on a machine with two cores or more, each gets a core of its own.
+set -u
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Each stream is a socket on both sides: 10 000 streams need over 10 000
+# descriptors in the server and in parley-bench.
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ]; then ulimit -n 65536; else ulimit -n "$hard"; fi
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10500 ]; then
+	echo "bench: the open-file limit is $(ulimit -n); 10 000 streams need about 10 500 (raise the hard limit)" >&2
+fi
+
+server_cpu= bench_cpu=
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ] &&
+	taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
+	server_cpu="taskset -c 0" bench_cpu="taskset -c 1"
+	echo "bench: server pinned to CPU 0, parley-bench to CPU 1" >&2
+else
+	echo "bench: not pinning (needs taskset and two CPUs); the numbers include both sharing cores" >&2
+fi
+
+# The probe posts thousands of messages a second from 100 accounts, past
+# the default per-account limit.
+$server_cpu bin/parley -addr 127.0.0.1:0 -db "$dir/bench.db" -debug-addr 127.0.0.1:0 \
+	-post-rate 1000 >"$dir/stdout" 2>"$dir/server.log" &
+pid=$!
+
+addr= debug=
+for _ in $(seq 100); do
+	addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$dir/stdout")
+	debug=$(sed -n 's|.*debug endpoints on http://\([^/]*\)/.*|\1|p' "$dir/stdout")
+	[ -n "$addr" ] && [ -n "$debug" ] && break
+	if ! kill -0 "$pid" 2>/dev/null; then
+		cat "$dir/server.log" >&2
+		echo "bench: the server did not start" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+if [ -z "$addr" ]; then
+	echo "bench: the server did not say where it listens" >&2
+	exit 1
+fi
+
+profile=
+if [ -n "${BENCH_PROFILE:-}" ]; then profile="-profile $BENCH_PROFILE"; fi
+# shellcheck disable=SC2086 # the flags are meant to split
+$bench_cpu bin/parley-bench -url "http://$addr" -pid "$pid" -debug-addr "$debug" $profile ${BENCH_FLAGS:-}
