@@ -6,19 +6,38 @@ import (
 	"syscall"
 )
 
+// rawWriter makes non-blocking writes through a RawConn. It is reused for
+// every write of one writer goroutine, so that a write allocates nothing
+// (a closure per call would cost allocations on every copy of a frame).
+type rawWriter struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newRawWriter() *rawWriter {
+	w := &rawWriter{}
+	w.fn = w.write
+	return w
+}
+
+func (w *rawWriter) write(fd uintptr) bool {
+	for {
+		w.n, w.err = syscall.Write(int(fd), w.b)
+		if w.err != syscall.EINTR {
+			return true
+		}
+	}
+}
+
 // writeNonblock writes b with one system call that never waits: on a full
 // socket it returns what fit and errWouldBlock.
-func writeNonblock(rc syscall.RawConn, b []byte) (int, error) {
-	var n int
-	var werr error
-	err := rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				return true
-			}
-		}
-	})
+func (w *rawWriter) writeNonblock(rc syscall.RawConn, b []byte) (int, error) {
+	w.b, w.n, w.err = b, 0, nil
+	err := rc.Write(w.fn)
+	n, werr := w.n, w.err
+	w.b = nil
 	if err != nil {
 		return 0, err
 	}

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -24,6 +25,7 @@ var (
 type writer struct {
 	h     *Hub
 	wake  chan struct{}
+	raw   *rawWriter
 	buf   []byte
 	mu    sync.Mutex
 	ready []*Sub
@@ -31,6 +33,11 @@ type writer struct {
 }
 
 const retryEvery = 50 * time.Millisecond
+
+// yieldEvery is how many streams a writer serves before it lets the other
+// goroutines run: a pass over 10 000 streams takes tens of milliseconds,
+// and posts waiting for their commit must not wait for the whole pass.
+const yieldEvery = 256
 
 // outcome is what one flush of a stream came to.
 type outcome int
@@ -42,7 +49,7 @@ const (
 )
 
 func newWriter(h *Hub) *writer {
-	return &writer{h: h, wake: make(chan struct{}, 1), buf: make([]byte, 0, maxWrite)}
+	return &writer{h: h, wake: make(chan struct{}, 1), raw: newRawWriter(), buf: make([]byte, 0, maxWrite)}
 }
 
 func (w *writer) add(s *Sub) {
@@ -62,6 +69,7 @@ func (w *writer) run() {
 	// cold ones made none and wait retryEvery.
 	var hot, cold, nextHot, nextCold []*Sub
 	var last, lastCold time.Time
+	var rest time.Duration // the least time from the last pass's start to the next
 	for {
 		switch {
 		case len(hot) > 0:
@@ -77,7 +85,7 @@ func (w *writer) run() {
 		case <-w.wake:
 		case <-timer.C:
 		}
-		if d := w.h.cfg.Pace - time.Since(last); d > 0 {
+		if d := max(w.h.cfg.Pace, rest) - time.Since(last); d > 0 {
 			time.Sleep(d)
 		}
 		now := time.Now()
@@ -88,8 +96,12 @@ func (w *writer) run() {
 		w.ready = w.spare[:0]
 		w.mu.Unlock()
 
+		served := 0
 		pass := func(list []*Sub) {
 			for _, s := range list {
+				if served++; served%yieldEvery == 0 {
+					runtime.Gosched()
+				}
 				switch w.flush(s, now) {
 				case partial:
 					nextHot = append(nextHot, s)
@@ -112,6 +124,18 @@ func (w *writer) run() {
 		clear(cold)
 		hot, nextHot = nextHot, hot[:0]
 		cold, nextCold = nextCold, cold[:0]
+		// When frames arrived during the pass, the writers are behind:
+		// rest as long as the pass took. They then use about half of the
+		// CPU at most, the rest of the server (posts, commits, new
+		// streams) keeps going, and the frames that arrive meanwhile leave
+		// together, one write per stream.
+		rest = 0
+		w.mu.Lock()
+		behind := len(w.ready) > 0
+		w.mu.Unlock()
+		if behind {
+			rest = 2 * time.Since(now)
+		}
 	}
 }
 
@@ -128,9 +152,9 @@ func (w *writer) flush(s *Sub, now time.Time) outcome {
 	for len(s.queue) > 0 && err == nil {
 		var n int
 		if len(s.queue) == 1 {
-			n, err = writeNonblock(s.raw, s.queue[0].Data[s.off:])
+			n, err = w.raw.writeNonblock(s.raw, s.queue[0].Data[s.off:])
 		} else {
-			n, err = writeNonblock(s.raw, w.gather(s))
+			n, err = w.raw.writeNonblock(s.raw, w.gather(s))
 		}
 		s.consume(n)
 		wrote += n
@@ -180,18 +204,28 @@ func (w *writer) gather(s *Sub) []byte {
 
 // consume drops n written bytes from the front of the queue.
 func (s *Sub) consume(n int) {
-	for n > 0 && len(s.queue) > 0 {
-		rest := len(s.queue[0].Data) - s.off
+	i := 0
+	for n > 0 && i < len(s.queue) {
+		rest := len(s.queue[i].Data) - s.off
 		if n < rest {
 			s.off += n
-			return
+			break
 		}
 		n -= rest
-		s.queue[0] = Frame{}
-		s.queue = s.queue[1:]
+		s.queue[i] = Frame{}
 		s.off = 0
+		i++
 	}
-	if len(s.queue) == 0 {
-		s.queue = s.queue[:0:0]
+	if i < len(s.queue) {
+		s.queue = s.queue[i:]
+		return
+	}
+	// All written. Keep a small queue's array for the next frames, since
+	// most streams get one frame at a time; let a large one go, so that an
+	// idle stream holds no memory from a past burst.
+	if cap(s.queue) > 4 {
+		s.queue = nil
+	} else {
+		s.queue = s.queue[:0]
 	}
 }
