@@ -11,6 +11,10 @@ cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
+	# With the profiles goes the server's request log (each request's time).
+	if [ -n "${BENCH_PROFILE:-}" ] && [ -f "$dir/server.log" ]; then
+		mkdir -p "$BENCH_PROFILE" && cp "$dir/server.log" "$BENCH_PROFILE/"
+	fi
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -41,8 +45,8 @@ pid=$!
 
 addr= debug=
 for _ in $(seq 100); do
-	addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$dir/stdout")
-	debug=$(sed -n 's|.*debug endpoints on http://\([^/]*\)/.*|\1|p' "$dir/stdout")
+	addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$dir/stdout" 2>/dev/null)
+	debug=$(sed -n 's|.*debug endpoints on http://\([^/]*\)/.*|\1|p' "$dir/stdout" 2>/dev/null)
 	[ -n "$addr" ] && [ -n "$debug" ] && break
 	if ! kill -0 "$pid" 2>/dev/null; then
 		cat "$dir/server.log" >&2
