@@ -81,6 +81,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	a.sessions.Cookie.Path = "/"
 	a.sessions.Cookie.Secure = cfg.SecureCookies
 	a.sessions.ErrorFunc = a.sessionError
+	a.sessions.Codec = sessionCodec{}
 
 	a.presence = newPresence(a, cfg.LeaveGrace)
 	hc := cfg.Hub

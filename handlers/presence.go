@@ -28,6 +28,7 @@ type presence struct {
 
 	mu      sync.Mutex
 	rooms   map[string]map[int64]*member
+	frames  map[string]hub.Frame // each room's presence event, while unchanged
 	queue   []presenceEvent
 	stopped bool
 	wake    chan struct{}
@@ -36,7 +37,12 @@ type presence struct {
 
 type member struct {
 	handle  string
+	key     string      // the handle folded to lower case, to sort by
 	leaving *time.Timer // set while the grace period runs
+}
+
+func newMember(handle string) *member {
+	return &member{handle: handle, key: strings.ToLower(handle)}
 }
 
 type presenceEvent struct {
@@ -57,7 +63,8 @@ var _ hub.Observer = (*presence)(nil)
 func newPresence(a *App, grace time.Duration) *presence {
 	p := &presence{
 		a: a, grace: grace,
-		rooms: map[string]map[int64]*member{},
+		rooms:  map[string]map[int64]*member{},
+		frames: map[string]hub.Frame{},
 		wake:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 	}
@@ -172,7 +179,8 @@ func (p *presence) enter(room string, userID int64) {
 		ms = map[int64]*member{}
 		p.rooms[room] = ms
 	}
-	ms[userID] = &member{handle: u.Handle}
+	ms[userID] = newMember(u.Handle)
+	delete(p.frames, room)
 	p.mu.Unlock()
 	p.publish(room)
 
@@ -194,6 +202,7 @@ func (p *presence) leave(room string, userID int64, due *member) {
 	if len(p.rooms[room]) == 0 {
 		delete(p.rooms, room)
 	}
+	delete(p.frames, room)
 	p.mu.Unlock()
 	p.publish(room)
 	p.notice(room, store.User{ID: userID, Handle: m.handle}, store.KindLeave, m.handle+" left")
@@ -215,7 +224,8 @@ func (p *presence) renamed(userID int64, handle string) {
 	p.mu.Lock()
 	for room, ms := range p.rooms {
 		if m := ms[userID]; m != nil {
-			m.handle = handle
+			m.handle, m.key = handle, strings.ToLower(handle)
+			delete(p.frames, room)
 			rooms = append(rooms, room)
 		}
 	}
@@ -242,24 +252,43 @@ func (p *presence) roomsOf(userID int64) []string {
 // online returns the handles online in room, sorted without regard to case.
 func (p *presence) online(room string) []string {
 	p.mu.Lock()
-	handles := make([]string, 0, len(p.rooms[room]))
+	defer p.mu.Unlock()
+	return p.onlineLocked(room)
+}
+
+func (p *presence) onlineLocked(room string) []string {
+	ms := make([]*member, 0, len(p.rooms[room]))
 	for _, m := range p.rooms[room] {
-		handles = append(handles, m.handle)
+		ms = append(ms, m)
 	}
-	p.mu.Unlock()
-	slices.SortFunc(handles, func(a, b string) int {
-		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+	slices.SortFunc(ms, func(a, b *member) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.handle, b.handle)
 	})
+	handles := make([]string, len(ms))
+	for i, m := range ms {
+		handles[i] = m.handle
+	}
 	return handles
 }
 
-// frame renders room's online list as a presence event.
+// frame returns room's online list as a presence event, rendered once per
+// change of the list: every stream that opens starts with it.
 func (p *presence) frame(room string) (hub.Frame, error) {
-	html, err := renderBytes(bgCtx, views.OnlineList(p.online(room)))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f, ok := p.frames[room]; ok {
+		return f, nil
+	}
+	html, err := renderBytes(bgCtx, views.OnlineList(p.onlineLocked(room)))
 	if err != nil {
 		return hub.Frame{}, err
 	}
-	return hub.Encode(0, "presence", html), nil
+	f := hub.Encode(0, "presence", html)
+	p.frames[room] = f
+	return f, nil
 }
 
 func (p *presence) publish(room string) {

@@ -111,7 +111,7 @@ func (b *batcher) runTx(batch []*job) error {
 	}
 	defer tx.Rollback()
 	for _, j := range batch {
-		if _, err := tx.Exec(`SAVEPOINT job`); err != nil {
+		if _, err := tx.Stmt(b.s.stmts.savepoint).Exec(); err != nil {
 			return err
 		}
 		j.msgs, j.err = j.run(tx)
@@ -120,11 +120,11 @@ func (b *batcher) runTx(batch []*job) error {
 		}
 		if j.err != nil {
 			j.msgs = nil
-			if _, err := tx.Exec(`ROLLBACK TO job`); err != nil {
+			if _, err := tx.Stmt(b.s.stmts.rollbackTo).Exec(); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(`RELEASE job`); err != nil {
+		if _, err := tx.Stmt(b.s.stmts.release).Exec(); err != nil {
 			return err
 		}
 	}

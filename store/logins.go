@@ -31,10 +31,7 @@ func (s *Store) CreateLogin(ctx context.Context, token string, userID int64) err
 // Login returns the sign-in of the session with token, with its account.
 func (s *Store) Login(ctx context.Context, token string) (Login, error) {
 	l := Login{Token: token}
-	err := s.DB.QueryRowContext(ctx, `
-		SELECT l.created_at, l.seen_at, u.id, u.handle, u.created_at
-		FROM logins l JOIN users u ON u.id = l.user_id
-		WHERE l.token = ?`, token).
+	err := s.stmts.login.QueryRowContext(ctx, token).
 		Scan(&l.CreatedAt, &l.SeenAt, &l.User.ID, &l.User.Handle, &l.User.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Login{}, ErrNotFound

@@ -11,13 +11,17 @@ const PageSize = 50
 
 // Room returns the room called name.
 func (s *Store) Room(ctx context.Context, name string) (Room, error) {
+	if r, ok := s.rooms.Load(name); ok {
+		return r.(Room), nil
+	}
 	r := Room{Name: name}
-	err := s.DB.QueryRowContext(ctx, `SELECT id FROM rooms WHERE name = ?`, name).Scan(&r.ID)
+	err := s.stmts.room.QueryRowContext(ctx, name).Scan(&r.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Room{}, ErrNotFound
 	} else if err != nil {
 		return Room{}, wrap("room", err)
 	}
+	s.rooms.Store(name, r)
 	return r, nil
 }
 
@@ -71,10 +75,14 @@ func (s *Store) CreateMessage(ctx context.Context, m Message) (Message, error) {
 		}
 	}
 	m.CreatedAt = s.now()
+	room, err := s.Room(ctx, m.Room)
+	if err != nil {
+		return Message{}, err
+	}
 	var stored Message
-	err := s.posts.do(ctx, func(tx *sql.Tx) ([]Message, error) {
+	err = s.posts.do(ctx, func(tx *sql.Tx) ([]Message, error) {
 		var err error
-		stored, err = insertMessage(ctx, tx, m)
+		stored, err = s.insertMessage(ctx, tx, room.ID, m)
 		if err != nil {
 			return nil, err
 		}
@@ -86,16 +94,13 @@ func (s *Store) CreateMessage(ctx context.Context, m Message) (Message, error) {
 	return stored, nil
 }
 
-func insertMessage(ctx context.Context, tx *sql.Tx, m Message) (Message, error) {
+func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, roomID int64, m Message) (Message, error) {
 	var userID sql.NullInt64
 	if m.UserID != 0 {
 		userID = sql.NullInt64{Int64: m.UserID, Valid: true}
 	}
-	err := tx.QueryRowContext(ctx, `
-		INSERT INTO messages (room_id, user_id, kind, author, body, created_at)
-		VALUES ((SELECT id FROM rooms WHERE name = ?), ?, ?, ?, ?, ?)
-		RETURNING id`,
-		m.Room, userID, m.Kind, m.Author, m.Body, m.CreatedAt).Scan(&m.ID)
+	err := tx.StmtContext(ctx, s.stmts.insertMessage).QueryRowContext(ctx,
+		roomID, userID, m.Kind, m.Author, m.Body, m.CreatedAt).Scan(&m.ID)
 	if err != nil {
 		return Message{}, err
 	}

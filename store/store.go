@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -36,6 +37,8 @@ type Store struct {
 
 	hasher *hasher
 	posts  *batcher
+	stmts  stmts
+	rooms  sync.Map // name → Room; rooms are never renamed or deleted
 }
 
 // Open opens (creating if needed) the SQLite file at path and applies every
@@ -52,6 +55,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetConnMaxIdleTime(0)
 	s := &Store{DB: db, Now: time.Now, hasher: newHasher(DefaultHashParams)}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

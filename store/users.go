@@ -81,6 +81,14 @@ func (s *Store) RenameUser(ctx context.Context, id int64, handle string, rooms [
 	if old.Handle == handle {
 		return old, nil, nil
 	}
+	roomIDs := make([]int64, len(rooms))
+	for i, name := range rooms {
+		r, err := s.Room(ctx, name)
+		if err != nil {
+			return User{}, nil, err
+		}
+		roomIDs[i] = r.ID
+	}
 	err = s.posts.do(ctx, func(tx *sql.Tx) ([]Message, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET handle = ?, handle_key = ? WHERE id = ?`,
 			handle, HandleKey(handle), id); err != nil {
@@ -90,8 +98,8 @@ func (s *Store) RenameUser(ctx context.Context, id int64, handle string, rooms [
 			return nil, err
 		}
 		notices = notices[:0]
-		for _, room := range rooms {
-			m, err := insertMessage(ctx, tx, Message{
+		for i, room := range rooms {
+			m, err := s.insertMessage(ctx, tx, roomIDs[i], Message{
 				Room: room, UserID: id, Kind: KindRename, Author: handle,
 				Body: old.Handle + " is now " + handle, CreatedAt: s.now(),
 			})

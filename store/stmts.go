@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// stmts are the statements on the hot paths (every request, every post),
+// prepared once so SQLite does not parse them again on every call.
+type stmts struct {
+	login, room, insertMessage     *sql.Stmt
+	savepoint, rollbackTo, release *sql.Stmt
+}
+
+const (
+	loginQuery = `
+		SELECT l.created_at, l.seen_at, u.id, u.handle, u.created_at
+		FROM logins l JOIN users u ON u.id = l.user_id
+		WHERE l.token = ?`
+	insertMessageQuery = `
+		INSERT INTO messages (room_id, user_id, kind, author, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		RETURNING id`
+)
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&s.stmts.login, loginQuery},
+		{&s.stmts.room, `SELECT id FROM rooms WHERE name = ?`},
+		{&s.stmts.insertMessage, insertMessageQuery},
+		{&s.stmts.savepoint, `SAVEPOINT job`},
+		{&s.stmts.rollbackTo, `ROLLBACK TO job`},
+		{&s.stmts.release, `RELEASE job`},
+	} {
+		st, err := s.DB.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("store: prepare %q: %w", p.q, err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
