@@ -73,7 +73,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 
 	a.sstore = sqlite3store.New(st.DB)
 	a.sessions = scs.New()
-	a.sessions.Store = a.sstore
+	a.sessions.Store = newSessionStore(a.sstore)
 	a.sessions.Lifetime = cfg.SessionLifetime
 	a.sessions.Cookie.Name = "parley_session"
 	a.sessions.Cookie.HttpOnly = true

@@ -30,7 +30,12 @@ func (s *Store) CreateLogin(ctx context.Context, token string, userID int64) err
 
 // Login returns the sign-in of the session with token, with its account.
 func (s *Store) Login(ctx context.Context, token string) (Login, error) {
-	l := Login{Token: token}
+	now := s.Now()
+	l, ok, gen := s.logins.Get(token, now)
+	if ok {
+		return l, nil
+	}
+	l = Login{Token: token}
 	err := s.stmts.login.QueryRowContext(ctx, token).
 		Scan(&l.CreatedAt, &l.SeenAt, &l.User.ID, &l.User.Handle, &l.User.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -38,19 +43,25 @@ func (s *Store) Login(ctx context.Context, token string) (Login, error) {
 	} else if err != nil {
 		return Login{}, wrap("login", err)
 	}
+	s.logins.Put(token, l, now, gen)
 	return l, nil
 }
 
 // TouchLogin records activity on the session with token.
 func (s *Store) TouchLogin(ctx context.Context, token string) error {
-	if _, err := s.DB.ExecContext(ctx, `UPDATE logins SET seen_at = ? WHERE token = ?`, s.now(), token); err != nil {
+	now := s.now()
+	if _, err := s.DB.ExecContext(ctx, `UPDATE logins SET seen_at = ? WHERE token = ?`, now, token); err != nil {
 		return wrap("touch login", err)
 	}
+	s.logins.Update(token, func(l *Login) { l.SeenAt = now })
 	return nil
 }
 
 // DeleteLogin signs out the session with token.
 func (s *Store) DeleteLogin(ctx context.Context, token string) error {
+	// Forget once the delete committed: a lookup that read the row before
+	// then is refused by the cache (see ttlcache.Cache.Put).
+	defer s.logins.Forget(token)
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("delete login", err)
@@ -71,6 +82,7 @@ func (s *Store) DeleteLogin(ctx context.Context, token string) error {
 // DeleteUserLogins signs out every session of the account and deletes
 // their session data. It returns the tokens it signed out.
 func (s *Store) DeleteUserLogins(ctx context.Context, userID int64) ([]string, error) {
+	defer s.forgetUser(userID)
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, wrap("delete user logins", err)
@@ -143,4 +155,9 @@ func (s *Store) scanTokens(ctx context.Context, q string, args []any, into map[s
 		return wrap("live logins", err)
 	}
 	return nil
+}
+
+// forgetUser drops the cached sign-ins of the account.
+func (s *Store) forgetUser(userID int64) {
+	s.logins.ForgetIf(func(l Login) bool { return l.User.ID == userID })
 }

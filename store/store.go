@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"modernc.org/sqlite"
+
 	sqlite3 "modernc.org/sqlite/lib"
+	"parley/internal/ttlcache"
 )
 
 //go:embed migrations/*.sql
@@ -39,6 +41,9 @@ type Store struct {
 	posts  *batcher
 	stmts  stmts
 	rooms  sync.Map // name → Room; rooms are never renamed or deleted
+	// logins caches sign-ins by token for a moment: every request looks
+	// its own up, and a tab opens several streams at once.
+	logins *ttlcache.Cache[string, Login]
 }
 
 // Open opens (creating if needed) the SQLite file at path and applies every
@@ -53,7 +58,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{DB: db, Now: time.Now, hasher: newHasher(DefaultHashParams)}
+	s := &Store{DB: db, Now: time.Now, hasher: newHasher(DefaultHashParams),
+		logins: ttlcache.New[string, Login](2*time.Second, 100_000)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

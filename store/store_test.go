@@ -396,3 +396,33 @@ func TestValidateHandle(t *testing.T) {
 		})
 	}
 }
+
+func TestLoginCache(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenStore(t)
+	ann := mustCreateUser(t, s, "ann")
+	if err := s.CreateLogin(ctx, "tok", ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, "tok"); err != nil { // now cached
+		t.Fatal(err)
+	}
+	if _, _, err := s.RenameUser(ctx, ann.ID, "annie", nil); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.Login(ctx, "tok"); l.User.Handle != "annie" {
+		t.Errorf("handle after rename = %q; want annie at once", l.User.Handle)
+	}
+	if err := s.DeleteLogin(ctx, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, "tok"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Login after DeleteLogin err = %v; want ErrNotFound at once", err)
+	}
+	s.CreateLogin(ctx, "tok2", ann.ID)
+	s.Login(ctx, "tok2")
+	s.DeleteUserLogins(ctx, ann.ID)
+	if _, err := s.Login(ctx, "tok2"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Login after DeleteUserLogins err = %v; want ErrNotFound at once", err)
+	}
+}

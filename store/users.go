@@ -115,5 +115,6 @@ func (s *Store) RenameUser(ctx context.Context, id int64, handle string, rooms [
 	} else if err != nil {
 		return User{}, nil, wrap("rename user", err)
 	}
+	s.forgetUser(id) // their cached sign-ins carry the old handle
 	return old, notices, nil
 }

@@ -252,8 +252,10 @@ func (b *bench) closeStreams(ctx context.Context) {
 // heap right after a collection, its goroutines and its open streams.
 func (b *bench) serverMemory(ctx context.Context) (rss, heap int64, goroutines, streams int) {
 	if b.o.debugAddr != "" {
-		// The heap profile endpoint collects garbage first when asked.
-		if err := b.fetch(ctx, "/debug/pprof/heap?gc=1", io.Discard); err != nil {
+		// Collect garbage and return free memory to the system first, so
+		// the resident size is live memory, not what hashing passwords for
+		// the sign-ins left behind.
+		if err := b.fetch(ctx, "/debug/free", io.Discard); err != nil {
 			b.note("debug endpoint: %v", err)
 			return rss, 0, 0, 0
 		}
