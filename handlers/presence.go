@@ -65,8 +65,8 @@ func newPresence(a *App, grace time.Duration) *presence {
 		a: a, grace: grace,
 		rooms:  map[string]map[int64]*member{},
 		frames: map[string]hub.Frame{},
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
 	}
 	go p.run()
 	return p
