@@ -44,6 +44,9 @@ type Store struct {
 	// logins caches sign-ins by token for a moment: every request looks
 	// its own up, and a tab opens several streams at once.
 	logins *ttlcache.Cache[string, Login]
+
+	stopCheckpoints, checkpointsDone chan struct{}
+	closeOnce                        sync.Once
 }
 
 // Open opens (creating if needed) the SQLite file at path and applies every
@@ -69,7 +72,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.posts = newBatcher(s)
+	s.stopCheckpoints = make(chan struct{})
+	s.checkpointsDone = make(chan struct{})
+	go s.checkpoints()
 	return s, nil
+}
+
+// checkpointEvery is how often the write-ahead log is copied back into
+// the database file.
+const checkpointEvery = time.Second
+
+// checkpoints copies the write-ahead log into the database file every
+// checkpointEvery, without blocking readers or the writer (PASSIVE), so
+// the log stays small and no commit ever waits for a checkpoint.
+func (s *Store) checkpoints() {
+	defer close(s.checkpointsDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCheckpoints:
+			return
+		case <-t.C:
+			s.DB.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // DSN returns the data source name that opens path with Parley's
@@ -80,6 +107,10 @@ func DSN(path string) string {
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Checkpoints run on their own goroutine (see checkpoints), not inside
+	// whichever commit happens to cross the threshold: a checkpoint waits
+	// for the disk, and posts would wait with it.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
@@ -88,6 +119,10 @@ func DSN(path string) string {
 // Close waits for pending writes, then closes the database.
 func (s *Store) Close() error {
 	s.posts.close()
+	s.closeOnce.Do(func() { close(s.stopCheckpoints) })
+	<-s.checkpointsDone
+	// Leave a compact file behind: everything in the database, an empty log.
+	s.DB.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	if err := s.DB.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

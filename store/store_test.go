@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -424,5 +425,24 @@ func TestLoginCache(t *testing.T) {
 	s.DeleteUserLogins(ctx, ann.ID)
 	if _, err := s.Login(ctx, "tok2"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Login after DeleteUserLogins err = %v; want ErrNotFound at once", err)
+	}
+}
+
+func TestCloseLeavesCompactFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s := mustOpenStoreAt(t, path)
+	u := mustCreateUser(t, s, "ann")
+	for i := range 50 {
+		mustPost(t, s, GeneralRoom, u, fmt.Sprint("m", i))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Errorf("write-ahead log holds %d bytes after Close; want it checkpointed", fi.Size())
+	}
+	s = mustOpenStoreAt(t, path)
+	if latest, _ := s.LatestMessages(context.Background(), GeneralRoom, 100); len(latest) != 50 {
+		t.Errorf("%d messages after reopening; want 50", len(latest))
 	}
 }
