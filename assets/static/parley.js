@@ -1,122 +1,286 @@
 // Parley's page behaviour, on top of htmx and its SSE extension. Without
 // JavaScript every form still posts and redirects; this only makes the room
-// live and the composer comfortable.
+// live and the composer and menus comfortable.
 (function () {
   "use strict";
 
-  var app = null;
-  var atBottom = true;
+  var app = null;       // the room, or null on other pages
+  var list = null;      // the message list
+  var scroller = null;  // the list's scrolling box
+  var stick = true;     // keep the list scrolled to the newest message
+  var down = false;     // the stream is down and reconnecting
+  var signedOut = false;
+  var okTimer = 0;
 
-  function messages() { return document.getElementById("messages"); }
+  // A message continues the one before when the same person wrote both
+  // within this many milliseconds (the server groups the page the same way).
+  var groupWindow = 5 * 60 * 1000;
 
-  function nearBottom(el) {
-    return el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+  function $(id) { return document.getElementById(id); }
+
+  function nearBottom() {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 64;
+  }
+
+  function showJump(show) {
+    var jump = $("jump");
+    if (jump) jump.hidden = !show;
   }
 
   function scrollToEnd() {
-    var list = messages();
-    if (list) list.scrollTop = list.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
+    stick = true;
+    showJump(false);
   }
 
   function setStatus(text, kind) {
-    var el = document.getElementById("status");
+    var el = $("status");
     if (!el) return;
+    clearTimeout(okTimer);
     el.textContent = text;
     el.className = "status" + (kind ? " " + kind : "");
   }
 
-  // The cursor: the newest message id this page has. It goes into the
+  // The cursor is the newest message id this page has. It goes into the
   // stream URL, so that a stream rebuilt from scratch (which sends no
   // Last-Event-ID header) still resumes where the page is.
   function setCursor(id) {
-    if (!app || !(id > Number(app.dataset.lastId || 0))) return;
+    if (!(id > Number(app.dataset.lastId || 0))) return;
     app.dataset.lastId = String(id);
-    app.setAttribute("sse-connect", "/rooms/" + app.dataset.room + "/events?last_event_id=" + id);
+    app.setAttribute("data-sse-connect", "/rooms/" + app.dataset.room + "/events?last_event_id=" + id);
   }
 
-  var timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  var dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  var timeOnly = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+  var dayTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+  var yearTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  var full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
 
-  // localTimes shows message times in the reader's time zone.
+  // localTime shows a message time in the reader's time zone: the time for
+  // today, with the day before that, with the year before this year.
+  function localTime(t) {
+    if (t.dataset.local) return;
+    var d = new Date(t.getAttribute("datetime"));
+    if (isNaN(d)) return;
+    var now = new Date();
+    var f = d.toDateString() === now.toDateString() ? timeOnly
+      : d.getFullYear() === now.getFullYear() ? dayTime : yearTime;
+    t.textContent = f.format(d);
+    t.title = full.format(d);
+    t.dataset.local = "1";
+  }
+
   function localTimes(root) {
-    var times = root.querySelectorAll ? root.querySelectorAll("time[datetime]") : [];
-    for (var i = 0; i < times.length; i++) {
-      var t = times[i];
-      if (t.dataset.local) continue;
-      var d = new Date(t.getAttribute("datetime"));
-      if (isNaN(d)) continue;
-      t.textContent = timeFormat.format(d);
-      t.title = dateFormat.format(d);
-      t.dataset.local = "1";
+    var times = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < times.length; i++) localTime(times[i]);
+  }
+
+  function sentAt(li) {
+    var t = li.querySelector("time[datetime]");
+    return t ? Date.parse(t.getAttribute("datetime")) : NaN;
+  }
+
+  // group marks a new message that continues its author's previous one.
+  function group(li) {
+    var prev = li.previousElementSibling;
+    if (!prev || li.classList.contains("system") || prev.classList.contains("system")) return;
+    if (!li.dataset.author || li.dataset.author !== prev.dataset.author) return;
+    if (sentAt(li) - sentAt(prev) < groupWindow) li.classList.add("cont");
+  }
+
+  // markMe marks the reader in the online list.
+  function markMe() {
+    var items = document.querySelectorAll("#online li[data-handle]");
+    for (var i = 0; i < items.length; i++) {
+      items[i].classList.toggle("me", items[i].dataset.handle === app.dataset.me);
     }
   }
 
+  function showSignedOut() {
+    if (signedOut) return;
+    signedOut = true;
+    setStatus("", "");
+    document.body.classList.add("signed-out");
+    var banner = $("signed-out");
+    if (banner) banner.hidden = false;
+    var controls = document.querySelectorAll("#composer textarea, #composer button, #identity input, #identity button");
+    for (var i = 0; i < controls.length; i++) controls[i].disabled = true;
+  }
+
+  // checkSession runs when the stream gave up: when the session has ended
+  // meanwhile (signed out in a tab whose stream was down), say so instead of
+  // reconnecting for ever.
+  function checkSession() {
+    fetch("/rooms/" + app.dataset.room, { method: "HEAD", redirect: "manual", cache: "no-store" })
+      .then(function (r) { if (r.type === "opaqueredirect") showSignedOut(); })
+      .catch(function () { /* the server is down; the stream keeps retrying */ });
+  }
+
   function init() {
-    app = document.getElementById("app");
+    app = $("app");
+    list = $("messages");
+    scroller = $("scroller");
+    if (!app || !list || !scroller) return;
     localTimes(document);
-    var list = messages();
-    if (list) {
-      scrollToEnd();
-      list.addEventListener("scroll", function () { atBottom = nearBottom(list); }, { passive: true });
+    markMe();
+    scrollToEnd();
+    scroller.addEventListener("scroll", function () {
+      stick = nearBottom();
+      if (stick) showJump(false);
+    }, { passive: true });
+    var jump = $("jump");
+    if (jump) {
+      jump.addEventListener("click", function () {
+        scrollToEnd();
+        var body = $("body");
+        if (body) body.focus();
+      });
     }
   }
 
   document.addEventListener("DOMContentLoaded", init);
 
+  // Live events
+
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     var ev = e.detail;
-    if (!ev || ev.type !== "message") return;
+    if (!app || !ev || ev.type !== "message") return;
     var id = Number(ev.lastEventId);
-    if (id && document.getElementById("msg-" + id)) {
+    setCursor(id);
+    if (id && $("msg-" + id)) {
       e.preventDefault(); // already on the page: never show a message twice
       return;
     }
-    var list = messages();
-    atBottom = !list || nearBottom(list);
-    setCursor(id);
+    stick = nearBottom();
   });
 
   document.addEventListener("htmx:sseMessage", function (e) {
-    if (e.detail && e.detail.type === "message") {
-      localTimes(messages() || document);
-      if (atBottom) scrollToEnd();
+    if (!app || !e.detail) return;
+    if (e.detail.type === "presence") {
+      markMe();
+      return;
     }
+    if (e.detail.type !== "message") return;
+    var li = list.lastElementChild;
+    if (!li) return;
+    localTimes(li);
+    group(li);
+    if (stick || li.dataset.author === app.dataset.me) scrollToEnd();
+    else showJump(true);
   });
 
-  document.addEventListener("htmx:sseOpen", function () { setStatus("", ""); });
+  document.addEventListener("htmx:sseOpen", function () {
+    if (!down || signedOut) return;
+    down = false;
+    setStatus("Connected again", "ok");
+    okTimer = setTimeout(function () { setStatus("", ""); }, 2500);
+  });
 
-  document.addEventListener("htmx:sseError", function () {
+  document.addEventListener("htmx:sseError", function (e) {
+    if (!app || signedOut) return;
+    down = true;
     setStatus("Reconnecting…", "warn");
+    var source = e.detail && e.detail.source;
+    if (source && source.readyState === EventSource.CLOSED) checkSession();
   });
 
   document.addEventListener("htmx:sseClose", function (e) {
-    if (!e.detail || e.detail.type !== "message") return;
     // The server ended the stream with a logout event: this session is
     // signed out, so stop here and say so.
-    setStatus("You were signed out.", "warn");
-    document.body.classList.add("signed-out");
-    var banner = document.getElementById("signed-out");
-    if (banner) banner.hidden = false;
-    var controls = document.querySelectorAll("#composer textarea, #composer button, #identity input, #identity button");
-    for (var i = 0; i < controls.length; i++) controls[i].disabled = true;
+    if (e.detail && e.detail.type === "message") showSignedOut();
   });
+
+  // The composer
 
   // Enter sends; Shift+Enter starts a new line.
   document.addEventListener("keydown", function (e) {
     var t = e.target;
     if (e.key !== "Enter" || e.shiftKey || e.isComposing || !t || t.id !== "body") return;
     e.preventDefault();
-    if (t.value.trim() === "") return;
-    var form = t.form;
-    if (form && form.requestSubmit) form.requestSubmit();
+    if (t.readOnly || t.value.trim() === "") return;
+    if (t.form && t.form.requestSubmit) t.form.requestSubmit();
   });
 
-  // After the composer comes back from the server, keep typing in it.
+  function composerBusy(form, busy) {
+    var body = $("body");
+    if (body) body.readOnly = busy;
+    if (busy) form.setAttribute("aria-busy", "true");
+    else form.removeAttribute("aria-busy");
+  }
+
+  // composerError says why a message did not go out, when there is no
+  // answer from the server to show.
+  function composerError(form, text) {
+    var p = $("body-error");
+    if (!p) {
+      p = document.createElement("p");
+      p.id = "body-error";
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      form.insertBefore(p, $("composer-hint"));
+      var body = $("body");
+      if (body) body.setAttribute("aria-describedby", "body-error composer-hint");
+    }
+    p.textContent = text;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var form = e.detail && e.detail.elt;
+    if (form && form.id === "composer") composerBusy(form, true);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail && e.detail.elt;
+    if (!form || form.id !== "composer") return;
+    if (e.detail.successful) {
+      stick = true;
+      return; // the answer replaces the composer
+    }
+    composerBusy(form, false);
+    if (!e.detail.xhr || e.detail.xhr.status === 0 || e.detail.xhr.status >= 500) {
+      composerError(form, "Not sent: Parley could not be reached. Your text is still here; try again.");
+    }
+  });
+
+  // After a form comes back from the server, put the focus where the person
+  // continues.
   document.addEventListener("htmx:afterSwap", function (e) {
     var t = e.detail && e.detail.target;
-    if (t && t.id === "composer") {
-      var body = document.getElementById("body");
+    if (!t) return;
+    if (t.id === "composer") {
+      var body = $("body");
       if (body) body.focus();
     }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var t = e.detail && e.detail.target;
+    if (!t || t.id !== "identity") return;
+    var identity = $("identity");
+    if (!identity) return;
+    if ($("rename-error")) {
+      $("rename-handle").focus();
+      return;
+    }
+    var name = identity.querySelector(".account-name");
+    if (app && name) {
+      app.dataset.me = name.textContent;
+      markMe();
+    }
+    $("account-toggle").focus();
+  });
+
+  // The account menu closes with Escape and with a click elsewhere.
+
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var menu = document.querySelector("details.account[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
+  document.addEventListener("click", function (e) {
+    var menu = document.querySelector("details.account[open]");
+    if (menu && !menu.contains(e.target)) menu.open = false;
   });
 })();

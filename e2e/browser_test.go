@@ -1,0 +1,294 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// actionTimeout bounds each step a test takes in a tab.
+const actionTimeout = 15 * time.Second
+
+// tab is one browser tab of one person. It records what should never
+// happen on a page (console errors, uncaught exceptions, CSP violations,
+// failed loads) and fails the test at its end for each one the test did not
+// expect. It also records every request of the room's event stream.
+type tab struct {
+	t    *testing.T
+	name string
+	srv  *server
+	ctx  context.Context
+	cfg  tabConfig
+
+	mu       sync.Mutex
+	problems []string
+	allowed  []string
+	streams  []streamRequest
+}
+
+// streamRequest is one request the page made for the event stream.
+type streamRequest struct {
+	URL         string
+	LastEventID string // the header, "" when absent
+}
+
+type tabConfig struct {
+	noJS          bool
+	scheme        string // prefers-color-scheme: "light" or "dark"
+	width, height int64
+}
+
+// tabOption sets up a tab.
+type tabOption func(*tabConfig)
+
+// withoutJS turns JavaScript off in the tab.
+func withoutJS() tabOption { return func(c *tabConfig) { c.noJS = true } }
+
+// withScheme emulates prefers-color-scheme.
+func withScheme(scheme string) tabOption { return func(c *tabConfig) { c.scheme = scheme } }
+
+// withViewport sets the size of the page in CSS pixels.
+func withViewport(w, h int64) tabOption {
+	return func(c *tabConfig) { c.width, c.height = w, h }
+}
+
+// cspReporter turns every CSP violation into a console error, which the
+// tab records. (With JavaScript off, Chromium's own log still reports it.)
+const cspReporter = `document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
+});`
+
+// newPerson opens a tab in a browser context of its own: a person with
+// their own cookies.
+func newPerson(t *testing.T, srv *server, name string, opts ...tabOption) *tab {
+	t.Helper()
+	tb := &tab{t: t, name: name, srv: srv, cfg: tabConfig{scheme: "light", width: 1280, height: 800}}
+	for _, o := range opts {
+		o(&tb.cfg)
+	}
+	ctx, cancel := chromedp.NewContext(needBrowser(t),
+		chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.listen))
+	tb.open(ctx, cancel)
+	return tb
+}
+
+// newTab opens another tab of the same person (same cookies).
+func (tb *tab) newTab(name string) *tab {
+	tb.t.Helper()
+	nt := &tab{t: tb.t, name: name, srv: tb.srv, cfg: tb.cfg}
+	ctx, cancel := chromedp.NewContext(tb.ctx, chromedp.WithListener(nt.listen))
+	nt.open(ctx, cancel)
+	return nt
+}
+
+func (tb *tab) open(ctx context.Context, cancel context.CancelFunc) {
+	tb.t.Helper()
+	tb.ctx = ctx
+	tb.t.Cleanup(func() {
+		cancel()
+		tb.checkProblems()
+	})
+	// The first run opens the tab and binds it to the context it gets, so
+	// it must get the tab's own context, not one with a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		tb.t.Fatalf("%s: open tab: %v", tb.name, err)
+	}
+	tb.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled,
+			emulation.SetScriptExecutionDisabledParams{Value: tb.cfg.noJS}); err != nil {
+			return err
+		}
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: tb.cfg.scheme}},
+		}); err != nil {
+			return err
+		}
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+			page.AddScriptToEvaluateOnNewDocumentParams{Source: cspReporter})
+		return err
+	}), chromedp.EmulateViewport(tb.cfg.width, tb.cfg.height))
+}
+
+// listen runs on the tab's event loop: it must be quick and send nothing.
+func (tb *tab) listen(ev any) {
+	var problem string
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			problem = "console." + string(ev.Type) + ": " + consoleText(ev.Args)
+		}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		problem = "uncaught exception: " + d.Text
+		if d.Exception != nil {
+			problem += " " + d.Exception.Description
+		}
+	case *log.EventEntryAdded:
+		if ev.Entry.Level == log.EntryLevelError {
+			problem = fmt.Sprintf("browser log (%s): %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
+		}
+	case *network.EventResponseReceived:
+		if ev.Response.Status >= 400 {
+			problem = fmt.Sprintf("HTTP %d %s", ev.Response.Status, ev.Response.URL)
+		}
+	case *network.EventRequestWillBeSent:
+		if strings.Contains(ev.Request.URL, "/events") {
+			id, _ := ev.Request.Headers["Last-Event-ID"].(string)
+			tb.mu.Lock()
+			tb.streams = append(tb.streams, streamRequest{URL: ev.Request.URL, LastEventID: id})
+			tb.mu.Unlock()
+		}
+	}
+	if problem != "" {
+		tb.mu.Lock()
+		tb.problems = append(tb.problems, problem)
+		tb.mu.Unlock()
+	}
+}
+
+func consoleText(args []*runtime.RemoteObject) string {
+	parts := make([]string, 0, len(args))
+	for _, a := range args {
+		switch {
+		case a.Type == runtime.RemoteObjectTypeString:
+			parts = append(parts, strings.Trim(string(a.Value), `"`))
+		case a.Description != "":
+			parts = append(parts, a.Description)
+		default:
+			parts = append(parts, string(a.Value))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// allow marks problems that contain substr as expected, such as the 401
+// of a failed sign-in.
+func (tb *tab) allow(substr ...string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.allowed = append(tb.allowed, substr...)
+}
+
+// checkProblems fails the test for every problem the test did not allow.
+func (tb *tab) checkProblems() {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, p := range tb.problems {
+		expected := false
+		for _, a := range tb.allowed {
+			if strings.Contains(p, a) {
+				expected = true
+				break
+			}
+		}
+		if !expected {
+			tb.t.Errorf("%s: %s", tb.name, p)
+		}
+	}
+}
+
+// streamRequests returns the event stream requests the tab made so far.
+func (tb *tab) streamRequests() []streamRequest {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return append([]streamRequest(nil), tb.streams...)
+}
+
+// do runs actions in the tab and fails the test on error.
+func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, actionTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		tb.t.Fatalf("%s: %v", tb.name, err)
+	}
+}
+
+// run runs one action in the tab and returns its value.
+func run[T any](tb *tab, a chromedp.Action[T]) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, actionTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		tb.t.Fatalf("%s: %v", tb.name, err)
+	}
+	return v
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](tb *tab, expr string) T {
+	tb.t.Helper()
+	return run(tb, chromedp.Evaluate[T](expr))
+}
+
+// waitJS waits until a JavaScript expression is true, and fails the test
+// with what after timeout.
+func (tb *tab) waitJS(timeout time.Duration, expr, what string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, timeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
+		tb.t.Fatalf("%s: %s within %v: %v", tb.name, what, timeout, err)
+	}
+}
+
+// goTo loads a page of the server.
+func (tb *tab) goTo(path string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(tb.srv.URL + path))
+}
+
+// submit fills a form's fields and presses its submit button, then waits
+// for the next page.
+func (tb *tab) submit(form string, fields map[string]string) {
+	tb.t.Helper()
+	var steps []chromedp.Action[chromedp.Void]
+	for name, value := range fields {
+		sel := chromedp.CSS(form + ` [name="` + name + `"]`)
+		steps = append(steps, chromedp.Clear(sel), chromedp.SendKeys(sel, value))
+	}
+	tb.do(steps...)
+	tb.clickAndLoad(form + ` button[type="submit"]`)
+}
+
+// clickAndLoad clicks an element and waits for the page it loads.
+func (tb *tab) clickAndLoad(sel string) {
+	tb.t.Helper()
+	run(tb, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel))))
+}
+
+// location returns the path of the page shown.
+func (tb *tab) location() string {
+	tb.t.Helper()
+	return strings.TrimPrefix(run(tb, chromedp.Location()), tb.srv.URL)
+}
+
+// text returns the text of the first element that matches sel.
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	return strings.TrimSpace(run(tb, chromedp.TextContent(chromedp.CSS(sel))))
+}
+
+// has reports whether an element matches sel, without waiting.
+func (tb *tab) has(sel string) bool {
+	tb.t.Helper()
+	ids := run(tb, chromedp.QueryNodeIDs(chromedp.CSS(sel), chromedp.AtLeast(0)))
+	return len(ids) > 0
+}
+
+// key presses one key with modifiers in the focused element.
+func (tb *tab) key(key string, mods ...chromedp.Modifier) {
+	tb.t.Helper()
+	tb.do(chromedp.KeyEvent(key, chromedp.KeyModifiers(mods...)))
+}

@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// creds is a sign-in or registration form's fields.
+func creds(handle, pw string) url.Values {
+	return url.Values{"handle": {handle}, "password": {pw}}
+}
+
+// TestMarkup runs the Nu Html Checker over every kind of page as the server
+// sends it: the forms, the forms with errors, the room with messages of
+// every kind, and an error page.
+func TestMarkup(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	seedConversation(t, srv)
+	anon := newClient(t, srv)
+	ann := newClient(t, srv)
+	ann.register("ann")
+	ann.say("general", "Tricky text: <script>alert(1)</script> & \"quotes\"\nhttps://example.com/?a=1&b=<2>")
+
+	pages := map[string]string{
+		"login":            anon.get("/login", http.StatusOK),
+		"register":         anon.get("/register", http.StatusOK),
+		"login-failed":     anon.postForm("/login", creds("ann", "wrong password"), http.StatusUnauthorized),
+		"register-invalid": anon.postForm("/register", creds("a", "short"), http.StatusUnprocessableEntity),
+		"register-taken":   anon.postForm("/register", creds("maya", password), http.StatusConflict),
+		"not-found":        anon.get("/no/such/page", http.StatusNotFound),
+		"room":             ann.get("/rooms/general", http.StatusOK),
+		"room-empty-post":  ann.postForm("/rooms/general/messages", url.Values{"body": {"  "}}, http.StatusUnprocessableEntity),
+		"room-rename-bad":  ann.postForm("/profile", url.Values{"handle": {"no spaces"}}, http.StatusUnprocessableEntity),
+	}
+	ann.postForm("/logout", url.Values{}, http.StatusSeeOther)
+	pages["login-signed-out"] = ann.get("/login", http.StatusOK)
+	checkMarkup(t, pages)
+}
+
+// TestAccessibility runs axe-core and the touch target check on every page
+// in light and dark mode: the sign-in and registration forms, both with an
+// error, and the room with messages, its account menu open, on a desktop
+// and a phone.
+func TestAccessibility(t *testing.T) {
+	srv := startServer(t)
+	seedConversation(t, srv)
+	for _, scheme := range []string{"light", "dark"} {
+		t.Run(scheme, func(t *testing.T) {
+			tb := newPerson(t, srv, "visitor-"+scheme, withScheme(scheme))
+			tb.allow("401 "+srv.URL+"/login", "status of 401", "422 "+srv.URL+"/register", "status of 422")
+
+			tb.goTo("/login")
+			tb.judge("sign-in form")
+			tb.submit("form.card", map[string]string{"handle": "maya", "password": "wrong password"})
+			tb.judge("sign-in form with an error")
+
+			tb.goTo("/register")
+			tb.judge("registration form")
+			tb.submit("form.card", map[string]string{"handle": "x", "password": "short"})
+			tb.judge("registration form with an error")
+
+			tb.signIn("jonas")
+			tb.waitJS(actionTimeout, `document.querySelectorAll("#messages .message").length >= 7`, "messages shown")
+			tb.judge("room")
+			tb.do(chromedp.Click(chromedp.CSS("#account-toggle")))
+			tb.judge("room with the account menu open")
+
+			phone := newPerson(t, srv, "phone-"+scheme, withScheme(scheme), withViewport(390, 844))
+			phone.signIn("priya")
+			phone.judge("room on a phone")
+		})
+	}
+}
