@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +23,8 @@ const actionTimeout = 15 * time.Second
 // tab is one browser tab of one person. It records what should never
 // happen on a page (console errors, uncaught exceptions, CSP violations,
 // failed loads) and fails the test at its end for each one the test did not
-// expect. It also records every request of the room's event stream.
+// expect. It also records the requests it makes, to check how the event
+// stream resumes.
 type tab struct {
 	t    *testing.T
 	name string
@@ -33,13 +35,30 @@ type tab struct {
 	mu       sync.Mutex
 	problems []string
 	allowed  []string
-	streams  []streamRequest
+	requests []*request
+	byID     map[network.RequestID]*request
 }
 
-// streamRequest is one request the page made for the event stream.
-type streamRequest struct {
+// request is one request the page made, as the network events tell it.
+type request struct {
 	URL         string
 	LastEventID string // the header, "" when absent
+	Status      int64  // 0 while no answer came
+}
+
+// request returns the record of a request; the caller holds tb.mu. The
+// network events of one request can come in any order.
+func (tb *tab) request(id network.RequestID) *request {
+	if r := tb.byID[id]; r != nil {
+		return r
+	}
+	if tb.byID == nil {
+		tb.byID = map[network.RequestID]*request{}
+	}
+	r := &request{}
+	tb.byID[id] = r
+	tb.requests = append(tb.requests, r)
+	return r
 }
 
 type tabConfig struct {
@@ -141,11 +160,23 @@ func (tb *tab) listen(ev any) {
 		if ev.Response.Status >= 400 {
 			problem = fmt.Sprintf("HTTP %d %s", ev.Response.Status, ev.Response.URL)
 		}
+		tb.mu.Lock()
+		tb.request(ev.RequestID).Status = ev.Response.Status
+		tb.mu.Unlock()
 	case *network.EventRequestWillBeSent:
-		if strings.Contains(ev.Request.URL, "/events") {
-			id, _ := ev.Request.Headers["Last-Event-ID"].(string)
+		tb.mu.Lock()
+		r := tb.request(ev.RequestID)
+		r.URL = ev.Request.URL
+		if id, ok := ev.Request.Headers["Last-Event-ID"].(string); ok {
+			r.LastEventID = id
+		}
+		tb.mu.Unlock()
+	case *network.EventRequestWillBeSentExtraInfo:
+		// The headers as sent, with the ones the network stack adds, such
+		// as an EventSource's Last-Event-ID.
+		if id, ok := ev.Headers["Last-Event-ID"].(string); ok {
 			tb.mu.Lock()
-			tb.streams = append(tb.streams, streamRequest{URL: ev.Request.URL, LastEventID: id})
+			tb.request(ev.RequestID).LastEventID = id
 			tb.mu.Unlock()
 		}
 	}
@@ -198,10 +229,16 @@ func (tb *tab) checkProblems() {
 }
 
 // streamRequests returns the event stream requests the tab made so far.
-func (tb *tab) streamRequests() []streamRequest {
+func (tb *tab) streamRequests() []request {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	return append([]streamRequest(nil), tb.streams...)
+	var rs []request
+	for _, r := range tb.requests {
+		if u, err := url.Parse(r.URL); err == nil && strings.HasSuffix(u.Path, "/events") {
+			rs = append(rs, *r)
+		}
+	}
+	return rs
 }
 
 // do runs actions in the tab and fails the test on error.
