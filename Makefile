@@ -16,7 +16,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/parley
 
 ## test: every test (unit, integration, browser)
-test:
+test: browser-deps
 	$(GO) test -count=1 $(PKGS)
 
 ## race: every test under the race detector (needs cgo and gcc)

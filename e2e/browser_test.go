@@ -81,11 +81,23 @@ func withViewport(w, h int64) tabOption {
 	return func(c *tabConfig) { c.width, c.height = w, h }
 }
 
-// cspReporter turns every CSP violation into a console error, which the
-// tab records. (With JavaScript off, Chromium's own log still reports it.)
-const cspReporter = `document.addEventListener("securitypolicyviolation", function (e) {
+// pageWatch runs in every page before its own scripts. It turns every CSP
+// violation into a console error, which the tab records (with JavaScript
+// off, Chromium's own log still reports them), and it adds up the layout
+// shifts that no input caused, as Cumulative Layout Shift does.
+const pageWatch = `document.addEventListener("securitypolicyviolation", function (e) {
   console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
-});`
+});
+window.__layoutShift = {total: 0, sources: []};
+new PerformanceObserver(function (list) {
+  list.getEntries().forEach(function (e) {
+    if (e.hadRecentInput) return;
+    window.__layoutShift.total += e.value;
+    e.sources.forEach(function (s) {
+      if (s.node && s.node.outerHTML) window.__layoutShift.sources.push(s.node.outerHTML.slice(0, 120));
+    });
+  });
+}).observe({type: "layout-shift", buffered: true});`
 
 // newPerson opens a tab in a browser context of its own: a person with
 // their own cookies.
@@ -133,7 +145,7 @@ func (tb *tab) open(ctx context.Context, cancel context.CancelFunc) {
 			return err
 		}
 		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
-			page.AddScriptToEvaluateOnNewDocumentParams{Source: cspReporter})
+			page.AddScriptToEvaluateOnNewDocumentParams{Source: pageWatch})
 		return err
 	}), chromedp.EmulateViewport(tb.cfg.width, tb.cfg.height))
 }
@@ -200,6 +212,22 @@ func consoleText(args []*runtime.RemoteObject) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// layoutShift is what the page's layout shifted without input since it
+// loaded: the total score and the elements that moved.
+type layoutShift struct {
+	Total   float64  `json:"total"`
+	Sources []string `json:"sources"`
+}
+
+// checkLayoutShift fails the test when the page's layout shifted by itself.
+func (tb *tab) checkLayoutShift(when string) {
+	tb.t.Helper()
+	ls := eval[layoutShift](tb, `window.__layoutShift`)
+	if ls.Total > 0.001 {
+		tb.t.Errorf("%s: layout shifted by %.4f %s; moved: %v", tb.name, ls.Total, when, ls.Sources)
+	}
 }
 
 // allow marks problems that contain substr as expected, such as the 401

@@ -120,6 +120,10 @@ func TestLiveChat(t *testing.T) {
 		t.Error("markup in a message body became an element")
 	}
 	checkTimes(bob)
+	bob.checkLayoutShift("while messages arrived")
+	if !bob.has(`#scroller[role="log"] #messages`) || !bob.has(`#status[role="status"]`) {
+		t.Error("new messages and the connection state are not in live regions for screen readers")
+	}
 
 	// The live page equals a fresh load of the room: same messages, same order.
 	before := bob.messages()

@@ -48,9 +48,18 @@ func TestScreenshots(t *testing.T) {
 		tb := newPerson(t, srv, shot.name, withViewport(shot.w, shot.h), withScheme(shot.scheme))
 		tb.signIn("maya")
 		tb.waitJS(actionTimeout, `document.querySelector("#online li[data-handle=maya]") !== null`, "maya online")
-		png := run(tb, viewportScreenshot(shot.w, shot.h))
-		if err := os.WriteFile(filepath.Join(dir, shot.name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		tb.screenshot(dir, shot.name)
+	}
+	tb := newPerson(t, srv, "sign-in", withViewport(1280, 800))
+	tb.goTo("/login")
+	tb.screenshot(dir, "sign-in")
+}
+
+// screenshot saves the tab's viewport as dir/name.png.
+func (tb *tab) screenshot(dir, name string) {
+	tb.t.Helper()
+	png := run(tb, viewportScreenshot(tb.cfg.width, tb.cfg.height))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		tb.t.Fatal(err)
 	}
 }
