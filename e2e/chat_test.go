@@ -85,6 +85,7 @@ func TestLiveChat(t *testing.T) {
 
 	// Enter sends; the other person sees it at once, the sender once.
 	const hello = "Hello Bob, this is live."
+	eval[chromedp.Void](ann, sendingRecorder)
 	ann.do(chromedp.Focus(chromedp.ID("body")))
 	ann.compose(hello)
 	start := time.Now()
@@ -94,6 +95,12 @@ func TestLiveChat(t *testing.T) {
 	ann.waitMessage(hello, deliveryLimit)
 	ann.waitJS(deliveryLimit, `document.getElementById("body").value === "" && document.activeElement.id === "body"`,
 		"clear the composer and keep the focus in it")
+	if got := eval[map[string]any](ann, `window.__sending || {}`); got["button"] != true || got["readOnly"] != true || got["busy"] != "true" {
+		t.Errorf("while sending, the composer was %v; want the button disabled, the text read-only and aria-busy", got)
+	}
+	if eval[bool](ann, `document.querySelector("#composer button").disabled || document.getElementById("body").readOnly`) {
+		t.Error("after sending, the composer is still disabled")
+	}
 	time.Sleep(300 * time.Millisecond) // time for a duplicate to show, if one came
 	if n := ann.count(hello); n != 1 {
 		t.Errorf("the sender shows the message %d times; want 1", n)
@@ -155,6 +162,13 @@ func TestLiveChat(t *testing.T) {
 	ann.waitJS(deliveryLimit, `document.querySelector("#identity .account-name").textContent === "annabel"`,
 		"show the new handle in the header")
 }
+
+// sendingRecorder notes the composer's state as its request goes out.
+const sendingRecorder = `document.addEventListener("htmx:beforeSend", function (e) {
+  if (e.detail.elt.id !== "composer") return;
+  window.__sending = {button: e.detail.elt.querySelector("button[type=submit]").disabled,
+    readOnly: document.getElementById("body").readOnly, busy: e.detail.elt.getAttribute("aria-busy")};
+})`
 
 // checkTimes checks the message times: machine-readable UTC in datetime,
 // shown in the reader's time zone with the full date on hover.
@@ -243,10 +257,21 @@ func TestServerRestart(t *testing.T) {
 		tb.waitJS(5*time.Second, `document.getElementById("status").textContent === "Reconnecting…"`,
 			"say it is reconnecting")
 	}
-	time.Sleep(1500 * time.Millisecond) // the browsers try, and fail, to reconnect
+	// A message typed while the server is down is not lost: the page says
+	// it was not sent and keeps the text to send again.
+	const retried = "typed while the server was down"
+	ann.allow("htmx:sendError", "htmx:afterRequest") // htmx logs a failed request with console.error
+	ann.send(retried)
+	ann.waitJS(5*time.Second, `(document.getElementById("body-error") || {}).textContent.indexOf("Not sent") === 0`,
+		"say the message was not sent")
+	if got := run(ann, chromedp.Value(chromedp.ID("body"))); got != retried {
+		t.Errorf("after a failed send the composer holds %q; want the text kept", got)
+	}
+	time.Sleep(time.Second) // the browsers try, and fail, to reconnect
 	srv.start()
 	const meanwhile = "posted while you were reconnecting"
 	cy.say("general", meanwhile)
+	ann.key("\r")
 
 	for _, tb := range []*tab{ann, bob} {
 		tb.waitMessage(meanwhile, 20*time.Second)
@@ -255,8 +280,11 @@ func TestServerRestart(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	for _, tb := range []*tab{ann, bob} {
-		if n := tb.count(meanwhile); n != 1 {
-			t.Errorf("%s shows the message posted during the restart %d times; want 1", tb.name, n)
+		tb.waitMessage(retried, 5*time.Second)
+		for _, body := range []string{meanwhile, retried} {
+			if n := tb.count(body); n != 1 {
+				t.Errorf("%s shows %q %d times; want 1", tb.name, body, n)
+			}
 		}
 		tb.checkSameAsServed(cy, "general")
 		reqs := tb.streamRequests()
@@ -336,17 +364,28 @@ func TestStreamRebuilt(t *testing.T) {
 }
 
 // TestSignOutEndsOtherTabs: signing out in one tab ends the live updates of
-// the other tabs of the same session, which say so.
+// the other tabs of the same session, which say so, also a tab whose
+// stream was down at the time; signing out everywhere does the same for
+// the person's other devices.
 func TestSignOutEndsOtherTabs(t *testing.T) {
 	srv := startServer(t)
 	first := newPerson(t, srv, "ann-tab-1")
 	first.register("ann")
 	second := first.newTab("ann-tab-2")
-	second.goTo("/rooms/general")
-	for _, tb := range []*tab{first, second} {
+	third := first.newTab("ann-tab-3")
+	phone := newPerson(t, srv, "ann-phone")
+	phone.signIn("ann")
+	for _, tb := range []*tab{second, third} {
+		tb.goTo("/rooms/general")
+	}
+	for _, tb := range []*tab{first, second, third, phone} {
 		tb.waitOnline("ann", deliveryLimit)
 	}
 	streams := len(first.streamRequests())
+	// The third tab's stream is down when the session ends; when it comes
+	// back it is refused (401), and the page finds out why.
+	third.allow(append(streamDownProblems, "HTTP 401", "status of 401")...)
+	third.dropStream(false)
 
 	start := time.Now()
 	second.clickAndLoad(".signout button")
@@ -354,21 +393,42 @@ func TestSignOutEndsOtherTabs(t *testing.T) {
 	if got := second.text(".notice"); !strings.Contains(got, "signed out") {
 		t.Errorf("after signing out the page says %q; want a notice", got)
 	}
-	first.do(chromedp.WaitVisible(chromedp.ID("signed-out")))
+	first.wantSignedOut()
 	t.Logf("the other tab showed the signed-out state after %v", time.Since(start).Round(time.Millisecond))
-	if !eval[bool](first, `document.getElementById("body").disabled`) {
-		t.Error("the signed-out tab still offers the composer")
-	}
+	third.dropStream(true)
+	third.wantSignedOut()
 
 	cy := newClient(t, srv)
 	cy.register("cy")
 	cy.say("general", "after ann signed out")
-	time.Sleep(1500 * time.Millisecond)
+	phone.waitMessage("after ann signed out", deliveryLimit)
+	time.Sleep(500 * time.Millisecond)
 	if n := first.count("after ann signed out"); n != 0 {
 		t.Errorf("the signed-out tab still receives messages")
 	}
 	if n := len(first.streamRequests()); n != streams {
 		t.Errorf("the signed-out tab opened %d more streams; want none", n-streams)
+	}
+
+	// The phone has a session of its own; "sign out everywhere" from a new
+	// sign-in ends it too.
+	first.signIn("ann")
+	first.do(chromedp.Click(chromedp.ID("account-toggle")))
+	first.clickAndLoad(".everywhere button")
+	first.wantLocation("/login")
+	phone.wantSignedOut()
+}
+
+// wantSignedOut waits for the page to show that its session ended: the
+// banner with a way to sign in again, and no composer to type in.
+func (tb *tab) wantSignedOut() {
+	tb.t.Helper()
+	tb.do(chromedp.WaitVisible(chromedp.ID("signed-out")))
+	if !eval[bool](tb, `document.getElementById("body").disabled`) {
+		tb.t.Errorf("%s: the signed-out page still offers the composer", tb.name)
+	}
+	if got := tb.text("#status"); got != "" {
+		tb.t.Errorf("%s: the signed-out page still says %q", tb.name, got)
 	}
 }
 

@@ -44,7 +44,7 @@ func TestMarkup(t *testing.T) {
 // TestAccessibility runs axe-core and the touch target check on every page
 // in light and dark mode: the sign-in and registration forms, both with an
 // error, and the room with messages, its account menu open, on a desktop
-// and a phone.
+// and on a 360 px wide phone.
 func TestAccessibility(t *testing.T) {
 	srv := startServer(t)
 	seedConversation(t, srv)
@@ -69,9 +69,12 @@ func TestAccessibility(t *testing.T) {
 			tb.do(chromedp.Click(chromedp.CSS("#account-toggle")))
 			tb.judge("room with the account menu open")
 
-			phone := newPerson(t, srv, "phone-"+scheme, withScheme(scheme), withViewport(390, 844))
+			phone := newPerson(t, srv, "phone-"+scheme, withScheme(scheme), withViewport(360, 740))
 			phone.signIn("priya")
 			phone.judge("room on a phone")
+			if w := eval[float64](phone, `document.documentElement.scrollWidth`); w > 360 {
+				t.Errorf("on a 360 px wide phone the room is %v px wide", w)
+			}
 		})
 	}
 }

@@ -102,6 +102,8 @@
     document.body.classList.add("signed-out");
     var banner = $("signed-out");
     if (banner) banner.hidden = false;
+    var menu = $("identity");
+    if (menu) menu.open = false;
     var controls = document.querySelectorAll("#composer textarea, #composer button, #identity input, #identity button");
     for (var i = 0; i < controls.length; i++) controls[i].disabled = true;
   }
