@@ -303,7 +303,10 @@ func (tb *tab) waitJS(timeout time.Duration, expr, what string) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, timeout)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
+	// An element the expression reads may not be there yet: that is false,
+	// not a failure.
+	guarded := "(function () { try { return !!(" + expr + "); } catch (e) { return false; } })()"
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
 		tb.t.Fatalf("%s: %s within %v: %v", tb.name, what, timeout, err)
 	}
 }

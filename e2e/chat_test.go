@@ -262,7 +262,7 @@ func TestServerRestart(t *testing.T) {
 	const retried = "typed while the server was down"
 	ann.allow("htmx:sendError", "htmx:afterRequest") // htmx logs a failed request with console.error
 	ann.send(retried)
-	ann.waitJS(5*time.Second, `(document.getElementById("body-error") || {}).textContent.indexOf("Not sent") === 0`,
+	ann.waitJS(5*time.Second, `((document.getElementById("body-error") || {}).textContent || "").indexOf("Not sent") === 0`,
 		"say the message was not sent")
 	if got := run(ann, chromedp.Value(chromedp.ID("body"))); got != retried {
 		t.Errorf("after a failed send the composer holds %q; want the text kept", got)
