@@ -3,68 +3,27 @@ package views
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
-	"golang.org/x/net/html"
 
 	"parley/store"
 )
 
-// render renders c and parses the result as the body of a document.
-func render(t *testing.T, c templ.Component) *html.Node {
+// render renders c and parses the result for queries.
+func render(t *testing.T, c templ.Component) *goquery.Document {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := c.Render(context.Background(), &buf); err != nil {
 		t.Fatalf("render: %v", err)
 	}
-	doc, err := html.Parse(&buf)
+	doc, err := goquery.NewDocumentFromReader(&buf)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
 	return doc
-}
-
-// find returns the elements under n for which match is true, in document
-// order.
-func find(n *html.Node, match func(*html.Node) bool) []*html.Node {
-	var out []*html.Node
-	for c := range n.Descendants() {
-		if c.Type == html.ElementNode && match(c) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func attr(n *html.Node, key string) (string, bool) {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val, true
-		}
-	}
-	return "", false
-}
-
-func hasClass(n *html.Node, class string) bool {
-	v, _ := attr(n, "class")
-	return strings.Contains(" "+v+" ", " "+class+" ")
-}
-
-func byClass(class string) func(*html.Node) bool {
-	return func(n *html.Node) bool { return hasClass(n, class) }
-}
-
-func textOf(n *html.Node) string {
-	var b strings.Builder
-	for c := range n.Descendants() {
-		if c.Type == html.TextNode {
-			b.WriteString(c.Data)
-		}
-	}
-	return b.String()
 }
 
 var at = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -73,52 +32,46 @@ func TestMessage(t *testing.T) {
 	t.Run("Text", func(t *testing.T) {
 		body := "<script>alert(1)</script>\nsee https://example.com/x"
 		doc := render(t, Message(store.Message{ID: 42, Kind: store.KindText, Author: "ann", Body: body, CreatedAt: at}))
-		lis := find(doc, func(n *html.Node) bool { return n.Data == "li" })
-		if len(lis) != 1 {
-			t.Fatalf("rendered %d li; want 1", len(lis))
+		li := doc.Find("li#msg-42")
+		if li.Length() != 1 {
+			t.Fatalf("li#msg-42: %d; want 1", li.Length())
 		}
-		li := lis[0]
-		if id, _ := attr(li, "id"); id != "msg-42" {
-			t.Errorf("id = %q; want msg-42", id)
-		}
-		if id, _ := attr(li, "data-id"); id != "42" {
+		if id, _ := li.Attr("data-id"); id != "42" {
 			t.Errorf("data-id = %q; want 42", id)
 		}
-		if hasClass(li, "system") {
+		if li.HasClass("system") {
 			t.Error("a text message has class system")
 		}
-		if a := find(li, byClass("author")); len(a) != 1 || textOf(a[0]) != "ann" {
-			t.Errorf(".author = %v; want one, with ann", a)
+		if got := li.Find(".author").Text(); got != "ann" {
+			t.Errorf(".author = %q; want ann", got)
 		}
-		b := find(li, byClass("body"))
-		if len(b) != 1 || textOf(b[0]) != body {
-			t.Fatalf(".body text = %q; want %q", textOf(b[0]), body)
+		if got := li.Find(".body").Text(); got != body {
+			t.Errorf(".body = %q; want %q", got, body)
 		}
-		if s := find(b[0], func(n *html.Node) bool { return n.Data == "script" }); len(s) != 0 {
+		if li.Find(".body script").Length() != 0 {
 			t.Error("a <script> in the body became an element")
 		}
-		tm := find(li, func(n *html.Node) bool { return n.Data == "time" })
-		if len(tm) != 1 {
-			t.Fatalf("%d time elements; want 1", len(tm))
+		if href, _ := li.Find(".body a").Attr("href"); href != "https://example.com/x" {
+			t.Errorf("link href = %q; want https://example.com/x", href)
 		}
-		if dt, _ := attr(tm[0], "datetime"); dt != "2026-03-04T05:06:07Z" {
+		if dt, _ := li.Find("time").Attr("datetime"); dt != "2026-03-04T05:06:07Z" {
 			t.Errorf("datetime = %q; want 2026-03-04T05:06:07Z", dt)
 		}
 	})
 	t.Run("System", func(t *testing.T) {
 		doc := render(t, Message(store.Message{ID: 7, Kind: store.KindJoin, Author: "ann", Body: "ann joined", CreatedAt: at}))
-		li := find(doc, func(n *html.Node) bool { return n.Data == "li" })[0]
-		if !hasClass(li, "system") || !hasClass(li, "message") {
-			t.Errorf("class = %v; want message system", li.Attr)
+		li := doc.Find("li#msg-7")
+		if !li.HasClass("message") || !li.HasClass("system") {
+			t.Errorf("class = %q; want message system", li.AttrOr("class", ""))
 		}
-		if a := find(li, byClass("author")); len(a) != 0 {
+		if li.Find(".author").Length() != 0 {
 			t.Error("a system notice shows an author")
 		}
-		if _, ok := attr(li, "data-author"); ok {
+		if _, ok := li.Attr("data-author"); ok {
 			t.Error("a system notice names an author")
 		}
-		if b := find(li, byClass("body")); len(b) != 1 || textOf(b[0]) != "ann joined" {
-			t.Errorf(".body = %v; want ann joined", b)
+		if got := li.Find(".body").Text(); got != "ann joined" {
+			t.Errorf(".body = %q; want ann joined", got)
 		}
 	})
 }
@@ -141,13 +94,13 @@ func TestRoomPageGroupsMessages(t *testing.T) {
 		},
 	}))
 	want := map[string]bool{"msg-2": true, "msg-7": true}
-	for _, li := range find(doc, byClass("message")) {
-		id, _ := attr(li, "id")
-		if got := hasClass(li, "cont"); got != want[id] {
+	doc.Find("#messages > li").Each(func(_ int, li *goquery.Selection) {
+		id := li.AttrOr("id", "")
+		if got := li.HasClass("cont"); got != want[id] {
 			t.Errorf("%s continues the message before: %v; want %v", id, got, want[id])
 		}
-	}
-	if v, _ := attr(find(doc, func(n *html.Node) bool { v, _ := attr(n, "id"); return v == "app" })[0], "data-sse-connect"); v != "/rooms/general/events?last_event_id=7" {
+	})
+	if v := doc.Find("#app").AttrOr("data-sse-connect", ""); v != "/rooms/general/events?last_event_id=7" {
 		t.Errorf("stream URL = %q; want the newest id shown as the cursor", v)
 	}
 }
