@@ -139,6 +139,7 @@ func startBrowser() {
 	}
 	if err != nil {
 		browser.cancel()
+		browser.cancel = nil // a second call would wait for ever
 		browser.err = fmt.Errorf("start %s: %w", path, err)
 	}
 }
