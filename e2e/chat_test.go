@@ -44,18 +44,18 @@ func TestFormErrors(t *testing.T) {
 	tb.allow("status of 4", "HTTP 401", "HTTP 409", "HTTP 422")
 
 	tb.goTo("/register")
-	tb.submit("form.card", map[string]string{"handle": "no spaces", "password": password})
-	tb.wantFormError("handle may use only", "handle")
-	tb.wantLocation("/register")
-
-	tb.submit("form.card", map[string]string{"handle": "valid", "password": "short"})
-	tb.wantFormError("at least 8", "password")
-	if got := run(tb, chromedp.Value(chromedp.ID("handle"))); got != "valid" {
-		t.Errorf("handle field after the error = %q; want what was typed", got)
+	for _, try := range []struct{ handle, password, wantError, field string }{
+		{"no spaces", password, "handle may use only", "handle"},
+		{"valid", "short", "at least 8", "password"},
+		{"DORA", password, "taken", "handle"}, // handles are the same in any case
+	} {
+		tb.submit("form.card", map[string]string{"handle": try.handle, "password": try.password})
+		tb.wantFormError(try.wantError, try.field)
+		tb.wantLocation("/register")
+		if got := run(tb, chromedp.Value(chromedp.ID("handle"))); got != try.handle {
+			t.Errorf("handle field after the error = %q; want what was typed, %q", got, try.handle)
+		}
 	}
-
-	tb.submit("form.card", map[string]string{"handle": "DORA", "password": password})
-	tb.wantFormError("taken", "handle")
 
 	tb.goTo("/login")
 	tb.submit("form.card", map[string]string{"handle": "dora", "password": "not the password"})
@@ -71,10 +71,10 @@ func TestFormErrors(t *testing.T) {
 	tb.wantLocation("/login") // still signed out
 }
 
-// TestLiveChat: two people in two browsers chat live, with new lines,
-// links and markup; the room scrolls with the conversation; a reload shows
-// the same history; a rename reaches the other person's online list.
-func TestLiveChat(t *testing.T) {
+// twoInRoom starts a server where ann and bob, each in a browser of their
+// own, have registered and see each other online in #general.
+func twoInRoom(t *testing.T) (*server, *tab, *tab) {
+	t.Helper()
 	srv := startServer(t)
 	ann := newPerson(t, srv, "ann")
 	bob := newPerson(t, srv, "bob")
@@ -82,6 +82,14 @@ func TestLiveChat(t *testing.T) {
 	bob.register("bob")
 	ann.waitOnline("bob", deliveryLimit)
 	bob.waitOnline("ann", deliveryLimit)
+	return srv, ann, bob
+}
+
+// TestLiveChat: two people in two browsers chat live, with new lines,
+// links and markup; the room scrolls with the conversation; a reload shows
+// the same history; a rename reaches the other person's online list.
+func TestLiveChat(t *testing.T) {
+	srv, ann, bob := twoInRoom(t)
 
 	// Enter sends; the other person sees it at once, the sender once.
 	const hello = "Hello Bob, this is live."
@@ -230,13 +238,7 @@ func (r request) cursor() int64 {
 // are reconnecting, reconnect by themselves, resume from where they were,
 // and show a message posted meanwhile exactly once.
 func TestServerRestart(t *testing.T) {
-	srv := startServer(t)
-	ann := newPerson(t, srv, "ann")
-	bob := newPerson(t, srv, "bob")
-	ann.register("ann")
-	bob.register("bob")
-	ann.waitOnline("bob", deliveryLimit)
-	bob.waitOnline("ann", deliveryLimit)
+	srv, ann, bob := twoInRoom(t)
 	for _, tb := range []*tab{ann, bob} {
 		tb.allow(streamDownProblems...)
 	}
