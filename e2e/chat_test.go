@@ -204,6 +204,7 @@ func checkScrolling(t *testing.T, srv *server, reader *tab) {
 	atBottom := `(function () { var s = document.getElementById("scroller");
   return s.scrollHeight - s.scrollTop - s.clientHeight < 2; })()`
 	reader.waitJS(deliveryLimit, atBottom, "stay scrolled to the newest message")
+	reader.checkLayoutShift("when the list began to scroll")
 	if eval[bool](reader, `document.getElementById("scroller").scrollHeight <= document.getElementById("scroller").clientHeight`) {
 		t.Fatal("the message list does not overflow; the scrolling check needs more messages")
 	}
