@@ -301,13 +301,22 @@ func eval[T any](tb *tab, expr string) T {
 // with what after timeout.
 func (tb *tab) waitJS(timeout time.Duration, expr, what string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, timeout)
-	defer cancel()
 	// An element the expression reads may not be there yet: that is false,
-	// not a failure.
+	// not a failure. Each try evaluates in the page's current document, so
+	// a swap or a load in between does not matter either.
 	guarded := "(function () { try { return !!(" + expr + "); } catch (e) { return false; } })()"
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
-		tb.t.Fatalf("%s: %s within %v: %v", tb.name, what, timeout, err)
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithDeadline(tb.ctx, deadline)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](guarded))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("%s: %s within %v (last error: %v)", tb.name, what, timeout, err)
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
 }
 

@@ -93,7 +93,8 @@ func TestLiveChat(t *testing.T) {
 
 	// Enter sends; the other person sees it at once, the sender once.
 	const hello = "Hello Bob, this is live."
-	eval[chromedp.Void](ann, sendingRecorder)
+	eval[chromedp.Void](ann, sendingRecorder) // also marks the page: it must never reload
+
 	ann.do(chromedp.Focus(chromedp.ID("body")))
 	ann.compose(hello)
 	start := time.Now()
@@ -134,6 +135,25 @@ func TestLiveChat(t *testing.T) {
 	if bob.has("#messages .body b") {
 		t.Error("markup in a message body became an element")
 	}
+	// A message the server refuses comes back with the reason, the text
+	// kept and the focus in it.
+	ann.allow("HTTP 422", "status of 422")
+	long := strings.Repeat("é", 4001)
+	eval[chromedp.Void](ann, `document.getElementById("body").value = `+jsString(long))
+	ann.do(chromedp.Focus(chromedp.ID("body")))
+	ann.key("\r")
+	ann.waitJS(deliveryLimit, `((document.getElementById("body-error") || {}).textContent || "").indexOf("at most 4000") >= 0`,
+		"say why the message was refused")
+	if got := eval[string](ann, `document.getElementById("body").value`); got != long {
+		t.Errorf("after a refused message the composer holds %d characters (%.20q…); want the %d typed",
+			len([]rune(got)), got, len([]rune(long)))
+	}
+	ann.waitJS(deliveryLimit, `document.activeElement.id === "body"`, "keep the focus in the composer")
+	eval[chromedp.Void](ann, `document.getElementById("body").value = ""`)
+	if !eval[bool](ann, `"__sending" in window`) {
+		t.Error("the sender's page reloaded: a message went out as a plain form post")
+	}
+
 	checkTimes(bob)
 	bob.checkLayoutShift("while messages arrived")
 	if !bob.has(`#scroller[role="log"] #messages`) || !bob.has(`#status[role="status"]`) {
@@ -264,7 +284,8 @@ func TestServerRestart(t *testing.T) {
 	// it was not sent and keeps the text to send again.
 	const retried = "typed while the server was down"
 	ann.allow("htmx:sendError", "htmx:afterRequest") // htmx logs a failed request with console.error
-	ann.send(retried)
+	ann.compose(retried)
+	ann.key("\r")
 	ann.waitJS(5*time.Second, `((document.getElementById("body-error") || {}).textContent || "").indexOf("Not sent") === 0`,
 		"say the message was not sent")
 	if got := run(ann, chromedp.Value(chromedp.ID("body"))); got != retried {

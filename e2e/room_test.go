@@ -80,11 +80,14 @@ func (tb *tab) compose(text string) {
 	}
 }
 
-// send types a message and presses Enter.
+// send types a message, presses Enter and waits for the composer to come
+// back from the server empty, ready for the next message.
 func (tb *tab) send(text string) {
 	tb.t.Helper()
 	tb.compose(text)
 	tb.key("\r")
+	tb.waitJS(deliveryLimit, `document.getElementById("body").value === "" && !document.getElementById("body").readOnly`,
+		"send the message and empty the composer")
 }
 
 var servedIDRE = regexp.MustCompile(`<li id="msg-(\d+)"`)
