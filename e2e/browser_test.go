@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -362,6 +364,24 @@ func (tb *tab) has(sel string) bool {
 	tb.t.Helper()
 	ids := run(tb, chromedp.QueryNodeIDs(chromedp.CSS(sel), chromedp.AtLeast(0)))
 	return len(ids) > 0
+}
+
+// pressEnter presses Enter as a keyboard does: keydown, then keyup. A
+// page that cancels the keydown gets no text from it. (chromedp's key
+// actions add a separate "char" event, which Chromium turns into a new
+// line even after a cancelled keydown.)
+func (tb *tab) pressEnter() {
+	tb.t.Helper()
+	tb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
+			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+				Type: typ, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
 
 // key presses one key with modifiers in the focused element.

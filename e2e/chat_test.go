@@ -98,7 +98,7 @@ func TestLiveChat(t *testing.T) {
 	ann.do(chromedp.Focus(chromedp.ID("body")))
 	ann.compose(hello)
 	start := time.Now()
-	ann.key("\r")
+	ann.pressEnter()
 	bob.waitMessage(hello, deliveryLimit)
 	t.Logf("delivered to the other browser in %v", time.Since(start).Round(time.Millisecond))
 	ann.waitMessage(hello, deliveryLimit)
@@ -141,7 +141,7 @@ func TestLiveChat(t *testing.T) {
 	long := strings.Repeat("é", 4001)
 	eval[chromedp.Void](ann, `document.getElementById("body").value = `+jsString(long))
 	ann.do(chromedp.Focus(chromedp.ID("body")))
-	ann.key("\r")
+	ann.pressEnter()
 	ann.waitJS(deliveryLimit, `((document.getElementById("body-error") || {}).textContent || "").indexOf("at most 4000") >= 0`,
 		"say why the message was refused")
 	if got := eval[string](ann, `document.getElementById("body").value`); got != long {
@@ -285,7 +285,7 @@ func TestServerRestart(t *testing.T) {
 	const retried = "typed while the server was down"
 	ann.allow("htmx:sendError", "htmx:afterRequest") // htmx logs a failed request with console.error
 	ann.compose(retried)
-	ann.key("\r")
+	ann.pressEnter()
 	ann.waitJS(5*time.Second, `((document.getElementById("body-error") || {}).textContent || "").indexOf("Not sent") === 0`,
 		"say the message was not sent")
 	if got := run(ann, chromedp.Value(chromedp.ID("body"))); got != retried {
@@ -295,7 +295,7 @@ func TestServerRestart(t *testing.T) {
 	srv.start()
 	const meanwhile = "posted while you were reconnecting"
 	cy.say("general", meanwhile)
-	ann.key("\r")
+	ann.pressEnter()
 
 	for _, tb := range []*tab{ann, bob} {
 		tb.waitMessage(meanwhile, 20*time.Second)

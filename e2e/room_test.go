@@ -85,7 +85,7 @@ func (tb *tab) compose(text string) {
 func (tb *tab) send(text string) {
 	tb.t.Helper()
 	tb.compose(text)
-	tb.key("\r")
+	tb.pressEnter()
 	tb.waitJS(deliveryLimit, `document.getElementById("body").value === "" && !document.getElementById("body").readOnly`,
 		"send the message and empty the composer")
 }

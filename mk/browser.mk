@@ -29,3 +29,6 @@ race: browser-deps
 ## screenshots: save the room at 1280×800 and 390×844, light and dark, in docs/screenshots
 screenshots: browser-deps
 	PARLEY_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./e2e
+
+# make fuzz also fuzzes the links made from message text.
+FUZZ_TARGETS += ./views:FuzzLinkify
