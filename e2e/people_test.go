@@ -70,9 +70,9 @@ func seedConversation(t *testing.T, srv *server) {
 		{"maya", "Morning! The release notes draft is up: https://example.com/notes/v2.3"},
 		{"jonas", "Nice. Two things:\n1. the migration step needs a rollback note\n2. can we link the benchmark results?"},
 		{"maya", "Good catch, adding both now."},
-		{"priya", "Benchmarks are here: https://example.com/bench/delivery (p99 at 1000 subscribers: 38 ms)"},
-		{"jonas", "That is with the new writer pool?"},
-		{"priya", "Yes. Four writers, and no goroutine per stream."},
+		{"priya", "The benchmark table is in the README: https://example.com/parley#benchmarks"},
+		{"jonas", "Measured on the two-core box?"},
+		{"priya", "Yes: the server on one core, the load on the other."},
 		{"maya", "Then we ship after lunch."},
 	} {
 		people[m.who].say("general", m.body)

@@ -50,7 +50,11 @@ func TestScreenshots(t *testing.T) {
 		tb.waitJS(actionTimeout, `document.querySelector("#online li[data-handle=maya]") !== null`, "maya online")
 		tb.screenshot(dir, shot.name)
 	}
-	tb := newPerson(t, srv, "sign-in", withViewport(1280, 800))
+	tb := newPerson(t, srv, "room-menu", withViewport(1280, 800))
+	tb.signIn("maya")
+	tb.do(chromedp.Click(chromedp.ID("account-toggle")), chromedp.WaitVisible(chromedp.ID("new-room-name")))
+	tb.screenshot(dir, "room-menu")
+	tb = newPerson(t, srv, "sign-in", withViewport(1280, 800))
 	tb.goTo("/login")
 	tb.screenshot(dir, "sign-in")
 }

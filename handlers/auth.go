@@ -190,22 +190,18 @@ func (a *App) rename(w http.ResponseWriter, r *http.Request) {
 	}
 	me := currentUser(r)
 	handle := strings.TrimSpace(r.PostForm.Get("handle"))
-	room := refererRoom(r)
-	if room != "" {
-		if _, err := a.store.Room(r.Context(), room); errors.Is(err, store.ErrNotFound) {
-			room = ""
-		} else if err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	room, err := a.refererRoom(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	fail := func(status int, msg string) {
 		f := views.RenameForm{Room: room, Handle: handle, Error: msg}
 		if isHTMX(r) {
-			a.render(w, r, status, views.Identity(me, f))
+			a.render(w, r, status, views.Identity(me, f, views.NewRoomForm{}))
 			return
 		}
-		a.renderRoom(w, r, status, room, views.ComposerForm{}, f)
+		a.renderRoom(w, r, status, room, views.RoomView{Rename: f})
 	}
 	if err := store.ValidateHandle(handle); err != nil {
 		fail(http.StatusUnprocessableEntity, err.(*store.FieldError).Message)
@@ -215,7 +211,7 @@ func (a *App) rename(w http.ResponseWriter, r *http.Request) {
 	if room != "" && !slices.Contains(rooms, room) {
 		rooms = append(rooms, room)
 	}
-	_, _, err := a.store.RenameUser(r.Context(), me.ID, handle, rooms)
+	_, _, err = a.store.RenameUser(r.Context(), me.ID, handle, rooms)
 	switch {
 	case errors.Is(err, store.ErrHandleTaken):
 		fail(http.StatusConflict, "That handle is taken. Choose another one.")
@@ -227,7 +223,7 @@ func (a *App) rename(w http.ResponseWriter, r *http.Request) {
 	a.presence.renamed(me.ID, handle)
 	if isHTMX(r) {
 		me.Handle = handle
-		a.render(w, r, http.StatusOK, views.Identity(me, views.RenameForm{Room: room}))
+		a.render(w, r, http.StatusOK, views.Identity(me, views.RenameForm{Room: room}, views.NewRoomForm{}))
 		return
 	}
 	if room == "" {
@@ -238,17 +234,22 @@ func (a *App) rename(w http.ResponseWriter, r *http.Request) {
 }
 
 // refererRoom returns the room of the page the request came from, if it
-// came from one of ours, or "".
-func refererRoom(r *http.Request) string {
+// came from one of our rooms, or "".
+func (a *App) refererRoom(r *http.Request) (string, error) {
 	u, err := url.Parse(r.Referer())
 	if err != nil || u.Host != "" && u.Host != r.Host {
-		return ""
+		return "", nil
 	}
 	name, ok := strings.CutPrefix(u.Path, "/rooms/")
 	if !ok || store.ValidateRoomName(name) != nil {
-		return ""
+		return "", nil
 	}
-	return name
+	if _, err := a.store.Room(r.Context(), name); errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }

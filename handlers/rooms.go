@@ -28,12 +28,12 @@ func (a *App) showRoom(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.renderRoom(w, r, http.StatusOK, room, views.ComposerForm{}, views.RenameForm{})
+	a.renderRoom(w, r, http.StatusOK, room, views.RoomView{})
 }
 
-// renderRoom writes the room page with the forms as given (the room
-// "general" when room is empty).
-func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, room string, c views.ComposerForm, rn views.RenameForm) {
+// renderRoom writes the room page (of "general" when room is empty) with
+// the forms as v holds them; it fills in the rest of v.
+func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, room string, v views.RoomView) {
 	if room == "" {
 		room = store.GeneralRoom
 	}
@@ -52,16 +52,9 @@ func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, roo
 	for i, rm := range rooms {
 		names[i] = rm.Name
 	}
-	c.Room, rn.Room = room, room
-	a.render(w, r, status, views.RoomPage(views.RoomView{
-		Room:     room,
-		Rooms:    names,
-		Me:       currentUser(r),
-		Messages: msgs,
-		Online:   a.presence.online(room),
-		Composer: c,
-		Rename:   rn,
-	}))
+	v.Room, v.Rooms, v.Me, v.Messages, v.Online = room, names, currentUser(r), msgs, a.presence.online(room)
+	v.Composer.Room, v.Rename.Room = room, room
+	a.render(w, r, status, views.RoomPage(v))
 }
 
 // postMessage stores a message. The message reaches the room's streams,
@@ -85,7 +78,7 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 			a.render(w, r, status, views.Composer(f))
 			return
 		}
-		a.renderRoom(w, r, status, room, f, views.RenameForm{})
+		a.renderRoom(w, r, status, room, views.RoomView{Composer: f})
 	}
 	body := store.NormalizeBody(raw)
 	var fe *store.FieldError
@@ -118,9 +111,13 @@ func (a *App) createRoom(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	name := strings.ToLower(strings.TrimSpace(r.PostForm.Get("name")))
+	typed := strings.TrimSpace(r.PostForm.Get("name"))
+	name := strings.ToLower(typed)
 	if err := store.ValidateRoomName(name); err != nil {
-		a.renderError(w, r, http.StatusUnprocessableEntity, "Invalid room name", err.(*store.FieldError).Message)
+		back, _ := a.refererRoom(r) // on failure, the page of general will do
+		a.renderRoom(w, r, http.StatusUnprocessableEntity, back, views.RoomView{
+			NewRoom: views.NewRoomForm{Name: typed, Error: err.(*store.FieldError).Message},
+		})
 		return
 	}
 	if _, err := a.store.CreateRoom(r.Context(), name); err != nil && !errors.Is(err, store.ErrRoomTaken) {

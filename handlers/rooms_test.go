@@ -74,7 +74,22 @@ func TestCreateRoom(t *testing.T) {
 	c.post("/rooms", url.Values{"name": {"random"}}).wantRedirect(t, "/rooms/random")
 	c.get("/rooms/random").wantStatus(t, http.StatusOK)
 	c.post("/rooms", url.Values{"name": {"random"}}).wantRedirect(t, "/rooms/random")
-	c.post("/rooms", url.Values{"name": {"no spaces"}}).wantError(t, http.StatusUnprocessableEntity)
+	r := c.post("/rooms", url.Values{"name": {"no spaces"}}, "Referer", ts.srv.URL+"/rooms/random")
+	r.wantError(t, http.StatusUnprocessableEntity)
+	d := r.doc(t)
+	if v := d.Find("#new-room-name").AttrOr("value", ""); v != "no spaces" {
+		t.Errorf("room name field = %q; want what was typed", v)
+	}
+	if d.Find("#identity[open]").Length() != 1 {
+		t.Error("the menu with the failed form is closed")
+	}
+	if got := d.Find(".room-name").Text(); !strings.Contains(got, "random") {
+		t.Errorf("re-rendered room %q; want the room the form came from", got)
+	}
+	c.post("/rooms", url.Values{"name": {"Mixed-Case"}}).wantRedirect(t, "/rooms/mixed-case")
+	if n := c.get("/rooms/random").doc(t).Find(".rooms a").Length(); n != 3 {
+		t.Errorf("%d rooms listed; want general, mixed-case and random", n)
+	}
 }
 
 func TestPostMessage(t *testing.T) {
