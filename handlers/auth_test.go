@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"parley/handlers"
 )
@@ -342,5 +343,35 @@ func TestLoginThrottleByAddress(t *testing.T) {
 	r.wantError(t, http.StatusTooManyRequests)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	ts := newTestServer(t, handlers.Config{SessionIdle: time.Hour, SessionLifetime: 3 * time.Hour})
+	start := time.Now()
+	clock := start
+	ts.st.Now = func() time.Time { return clock }
+	c := ts.newClient().register("Ann")
+
+	clock = start.Add(50 * time.Minute)
+	if !c.signedIn() { // and the activity is recorded
+		t.Fatal("signed out before the idle time")
+	}
+	clock = start.Add(100 * time.Minute)
+	if !c.signedIn() {
+		t.Fatal("signed out though active within the idle time")
+	}
+	clock = start.Add(100*time.Minute + 61*time.Minute)
+	if c.signedIn() {
+		t.Error("still signed in after an hour idle")
+	}
+
+	clock = start
+	d := ts.newClient().register("Bob")
+	for _, m := range []int{50, 100, 150, 175, 185} {
+		clock = start.Add(time.Duration(m) * time.Minute)
+		if got, want := d.signedIn(), m < 180; got != want {
+			t.Errorf("at %d minutes, active all along: signed in = %v; want %v", m, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"parley/handlers"
 	"parley/hub"
+	"parley/store"
 )
 
 // pinConnection makes the server use a single database connection, so that
@@ -123,7 +125,7 @@ func TestManyStreamsThatNeverRead(t *testing.T) {
 	c := ts.newClient().register("Ann")
 	watcher := ts.newClient().register("Bob").open(events)
 	u, _ := url.Parse(ts.srv.URL)
-	const idle = 300
+	const idle = 1000
 	var conns []net.Conn
 	for range idle {
 		conn, err := net.Dial("tcp", u.Host)
@@ -168,5 +170,34 @@ func TestManyStreamsThatNeverRead(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	if grown := int64(ms.HeapAlloc) - int64(heapBefore); grown > 8<<20 {
 		t.Errorf("heap grew by %d bytes; want it bounded once the idle streams are gone", grown)
+	}
+}
+
+func TestDatabaseLocked(t *testing.T) {
+	ts := newTestServer(t, handlers.Config{})
+	c := ts.newClient().register("Ann")
+	// Another program holds the write lock past the busy timeout.
+	other, err := sql.Open("sqlite", store.DSN(ts.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	before := ts.countMessages("text")
+	wantUnavailable(t, c.post("/rooms/general/messages", url.Values{"body": {"while locked"}}))
+	c.get("/rooms/general").wantStatus(t, http.StatusOK)
+	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	c.say("general", "unlocked")
+	if n := ts.countMessages("text"); n != before+1 {
+		t.Errorf("%d messages; want %d", n, before+1)
 	}
 }
