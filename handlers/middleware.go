@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"parley/store"
@@ -162,8 +163,8 @@ func (a *App) loadUser(next http.Handler) http.Handler {
 }
 
 func isStream(r *http.Request) bool {
-	return r.Method == http.MethodGet && len(r.URL.Path) > len("/events") &&
-		r.URL.Path[len(r.URL.Path)-len("/events"):] == "/events"
+	p := r.URL.Path
+	return r.Method == http.MethodGet && len(p) > len("/events") && strings.HasSuffix(p, "/events")
 }
 
 // currentLogin returns the request's sign-in, or nil when signed out.

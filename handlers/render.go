@@ -17,15 +17,22 @@ import (
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// render writes c with status, rendered in full first so that a failure
-// never leaves a half-written page behind a 200.
+// render writes c with status; on a rendering failure, the error page.
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	if err := writePage(w, r, status, c); err != nil {
+		a.fail(w, r, err)
+	}
+}
+
+// writePage renders c in full before writing anything, so that a failure
+// never leaves a half-written page behind a 200; it then writes c with
+// status. On a rendering error it writes nothing and returns the error.
+func writePage(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
 	if err := c.Render(r.Context(), buf); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -33,6 +40,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+	return nil
 }
 
 // renderBytes renders c into a fresh byte slice.
@@ -72,25 +80,12 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	a.renderError(w, r, status, title, msg)
 }
 
-// renderError writes an error page, or a short text for the event stream
-// and htmx requests, which do not show pages.
+// renderError writes an error page, or a short text for the event stream,
+// which shows no pages (and as the last resort if the page fails).
 func (a *App) renderError(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	if isStream(r) {
+	if isStream(r) || writePage(w, r, status, views.ErrorPage(title, msg)) != nil {
 		http.Error(w, msg, status)
-		return
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	if err := views.ErrorPage(title, msg).Render(r.Context(), buf); err != nil {
-		http.Error(w, msg, status)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
 }
 
 func (a *App) notFound(w http.ResponseWriter, r *http.Request) {
