@@ -32,6 +32,12 @@ type Config struct {
 	// room before a leave notice is stored (default 15 s), so a reload or
 	// a short drop does not announce leave and join.
 	LeaveGrace time.Duration
+	// OnlineShown is how many names a room's online list shows at most;
+	// the others are counted (default 100).
+	OnlineShown int
+	// QuietAbove is how many people may be online in a room before their
+	// arrivals and departures store no notices (default 50).
+	QuietAbove int
 	// Hub tunes live delivery.
 	Hub hub.Config
 	// Limits tunes the throttles.
@@ -47,6 +53,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.LeaveGrace <= 0 {
 		c.LeaveGrace = 15 * time.Second
+	}
+	if c.OnlineShown <= 0 {
+		c.OnlineShown = 100
+	}
+	if c.QuietAbove <= 0 {
+		c.QuietAbove = 50
+	}
+	if c.Hub.PresenceGap <= 0 {
+		c.Hub.PresenceGap = time.Second
 	}
 	c.Limits.setDefaults()
 }
@@ -83,7 +98,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	a.sessions.ErrorFunc = a.sessionError
 	a.sessions.Codec = sessionCodec{}
 
-	a.presence = newPresence(a, cfg.LeaveGrace)
+	a.presence = newPresence(a, cfg)
 	hc := cfg.Hub
 	hc.Observer = a.presence
 	hc.CheckSessions = a.liveSessions

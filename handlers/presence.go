@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -14,41 +16,67 @@ import (
 
 var bgCtx = context.Background()
 
-// presence keeps who is online in each room and tells the rooms: a
-// presence event whenever the list changes, and join, "is back" and leave
-// notices stored as messages. A user counts once however many tabs they
-// have open. A leave waits for a grace period, so a reload or a short drop
-// announces nothing.
+// presence keeps who is online in each room and tells the rooms: the online
+// list whenever it changes, and join, "is back" and leave notices stored as
+// messages. A user counts once however many tabs they have open. A leave
+// waits for a grace period, so a reload or a short drop announces nothing.
+//
+// Its cost per change does not grow with the room. A room's list is sent at
+// most once per PresenceEvery (changes in between are merged into the next
+// one) and names at most OnlineShown people, those who spoke most recently
+// first, with the number of the others; in a room with more than QuietAbove
+// people online, arrivals and departures store no notice.
 //
 // The hub reports entering and leaving under its lock; presence queues
 // those reports and handles them, in order, on its own goroutine.
 type presence struct {
-	a     *App
-	grace time.Duration
+	a       *App
+	grace   time.Duration
+	every   time.Duration // the shortest time between two lists of a room
+	shown   int           // names on a list at most
+	quiet   int           // more people online than this: no notices
+	publish func(room string, f hub.Frame)
 
-	mu      sync.Mutex
-	rooms   map[string]map[int64]*member
-	frames  map[string]hub.Frame // each room's presence event, while unchanged
+	mu    sync.Mutex // guards rooms and all below it
+	rooms map[string]*roomPresence
+
+	qmu     sync.Mutex // guards the queue; taken under the hub's lock
 	queue   []presenceEvent
 	stopped bool
 	wake    chan struct{}
 	done    chan struct{}
 }
 
+// roomPresence is who is online in one room, and its list as last sent.
+type roomPresence struct {
+	members   map[int64]*member
+	spoke     map[int64]int64 // user → their latest message in the room
+	view      *views.Online   // the list now; nil when a change made it stale
+	frame     *hub.Frame      // view as an event; nil when stale
+	sent      []byte          // the data of the last list sent
+	sentAt    time.Time       // when it was sent
+	scheduled bool            // a publishDue event is on its way
+	timer     *time.Timer
+}
+
 type member struct {
 	handle  string
 	key     string      // the handle folded to lower case, to sort by
+	spoke   int64       // id of their latest message in the room, 0 if none
+	shown   bool        // named on the list now
 	leaving *time.Timer // set while the grace period runs
 }
 
-func newMember(handle string) *member {
-	return &member{handle: handle, key: strings.ToLower(handle)}
-}
+// speakerMemory is how many of a room's latest messages tell, when someone
+// first comes online there, who spoke recently; it also bounds the
+// speakers a room remembers.
+const speakerMemory = 1000
 
 type presenceEvent struct {
 	kind   int
 	room   string
 	userID int64
+	handle string  // for entered
 	m      *member // for leaveDue: the member whose grace ran out
 }
 
@@ -56,33 +84,37 @@ const (
 	entered = iota
 	left
 	leaveDue
+	publishDue
 )
 
 var _ hub.Observer = (*presence)(nil)
 
-func newPresence(a *App, grace time.Duration) *presence {
+func newPresence(a *App, cfg Config) *presence {
 	p := &presence{
-		a: a, grace: grace,
-		rooms:  map[string]map[int64]*member{},
-		frames: map[string]hub.Frame{},
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		a: a, grace: cfg.LeaveGrace, every: cfg.Hub.PresenceGap,
+		shown: cfg.OnlineShown, quiet: cfg.QuietAbove,
+		rooms: map[string]*roomPresence{},
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
 	}
+	p.publish = func(room string, f hub.Frame) { a.hub.SetPresence(room, f) }
 	go p.run()
 	return p
 }
 
 // Entered is called by the hub when userID's first stream in room opens.
-func (p *presence) Entered(room string, userID int64) {
-	p.enqueue(presenceEvent{entered, room, userID, nil})
+func (p *presence) Entered(room string, userID int64, handle string) {
+	p.enqueue(presenceEvent{kind: entered, room: room, userID: userID, handle: handle})
 }
 
 // Left is called by the hub when userID's last stream in room closes.
-func (p *presence) Left(room string, userID int64) { p.enqueue(presenceEvent{left, room, userID, nil}) }
+func (p *presence) Left(room string, userID int64) {
+	p.enqueue(presenceEvent{kind: left, room: room, userID: userID})
+}
 
 func (p *presence) enqueue(ev presenceEvent) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
 	if p.stopped {
 		return
 	}
@@ -96,38 +128,47 @@ func (p *presence) enqueue(ev presenceEvent) {
 // stop ends the presence goroutine. Streams closing at shutdown announce
 // nothing: their users come back when the server does.
 func (p *presence) stop() {
-	p.mu.Lock()
+	p.qmu.Lock()
 	if p.stopped {
-		p.mu.Unlock()
+		p.qmu.Unlock()
 		return
 	}
 	p.stopped = true
-	for _, ms := range p.rooms {
-		for _, m := range ms {
+	close(p.wake)
+	p.qmu.Unlock()
+	<-p.done
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, rp := range p.rooms {
+		if rp.timer != nil {
+			rp.timer.Stop()
+		}
+		for _, m := range rp.members {
 			if m.leaving != nil {
 				m.leaving.Stop()
 			}
 		}
 	}
-	close(p.wake)
-	p.mu.Unlock()
-	<-p.done
 }
 
 func (p *presence) run() {
 	defer close(p.done)
+	var batch []presenceEvent
 	for range p.wake {
 		for {
-			p.mu.Lock()
+			p.qmu.Lock()
 			if p.stopped || len(p.queue) == 0 {
 				p.queue = nil
-				p.mu.Unlock()
+				p.qmu.Unlock()
 				break
 			}
-			ev := p.queue[0]
-			p.queue = p.queue[1:]
-			p.mu.Unlock()
-			p.handle(ev)
+			batch, p.queue = p.queue, batch[:0]
+			p.qmu.Unlock()
+			for _, ev := range batch {
+				p.handle(ev)
+			}
+			clear(batch)
 		}
 	}
 }
@@ -135,24 +176,33 @@ func (p *presence) run() {
 func (p *presence) handle(ev presenceEvent) {
 	switch ev.kind {
 	case entered:
-		p.enter(ev.room, ev.userID)
+		p.enter(ev.room, ev.userID, ev.handle)
 	case left:
 		p.mu.Lock()
-		m := p.rooms[ev.room][ev.userID]
-		if m != nil && m.leaving == nil {
-			m.leaving = time.AfterFunc(p.grace, func() {
-				p.enqueue(presenceEvent{leaveDue, ev.room, ev.userID, m})
-			})
+		if rp := p.rooms[ev.room]; rp != nil {
+			if m := rp.members[ev.userID]; m != nil && m.leaving == nil {
+				m.leaving = time.AfterFunc(p.grace, func() {
+					p.enqueue(presenceEvent{kind: leaveDue, room: ev.room, userID: ev.userID, m: m})
+				})
+			}
 		}
 		p.mu.Unlock()
 	case leaveDue:
 		p.leave(ev.room, ev.userID, ev.m)
+	case publishDue:
+		p.send(ev.room)
 	}
 }
 
-func (p *presence) enter(room string, userID int64) {
+func (p *presence) enter(room string, userID int64, handle string) {
 	p.mu.Lock()
-	if m := p.rooms[room][userID]; m != nil {
+	rp := p.rooms[room]
+	fresh := rp == nil
+	if fresh {
+		rp = &roomPresence{members: map[int64]*member{}, spoke: map[int64]int64{}}
+		p.rooms[room] = rp
+	}
+	if m := rp.members[userID]; m != nil {
 		// Back within the grace period: nothing to announce.
 		if m.leaving != nil {
 			m.leaving.Stop()
@@ -161,51 +211,69 @@ func (p *presence) enter(room string, userID int64) {
 		p.mu.Unlock()
 		return
 	}
+	rp.members[userID] = &member{handle: handle, key: strings.ToLower(handle), spoke: rp.spoke[userID]}
+	online := len(rp.members)
+	p.changedLocked(room, rp)
 	p.mu.Unlock()
 
-	u, err := p.a.store.User(bgCtx, userID)
-	if err != nil {
-		p.a.log.Warn("presence: user", "id", userID, "err", err)
+	if fresh {
+		p.loadSpeakers(room, rp)
+	}
+	if online > p.quiet {
 		return
 	}
 	returning, err := p.a.store.HasMessageBy(bgCtx, room, userID)
 	if err != nil {
 		p.a.log.Warn("presence: history", "room", room, "err", err)
 	}
-
-	p.mu.Lock()
-	ms := p.rooms[room]
-	if ms == nil {
-		ms = map[int64]*member{}
-		p.rooms[room] = ms
-	}
-	ms[userID] = newMember(u.Handle)
-	delete(p.frames, room)
-	p.mu.Unlock()
-	p.publish(room)
-
-	kind, body := store.KindJoin, u.Handle+" joined"
+	kind, body := store.KindJoin, handle+" joined"
 	if returning {
-		kind, body = store.KindBack, u.Handle+" is back"
+		kind, body = store.KindBack, handle+" is back"
 	}
-	p.notice(room, u, kind, body)
+	p.notice(room, store.User{ID: userID, Handle: handle}, kind, body)
+}
+
+// loadSpeakers learns who spoke last in a room that just got its first
+// person online; from then on spoke keeps it current.
+func (p *presence) loadSpeakers(room string, rp *roomPresence) {
+	latest, err := p.a.store.RecentSpeakers(bgCtx, room, speakerMemory)
+	if err != nil {
+		p.a.log.Warn("presence: speakers", "room", room, "err", err)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, msg := range latest {
+		rp.noteSpeaker(id, msg)
+	}
+	if len(rp.members) > p.shown {
+		p.changedLocked(room, rp)
+	}
 }
 
 func (p *presence) leave(room string, userID int64, due *member) {
+	present := p.a.hub.Present(room, userID)
 	p.mu.Lock()
-	m := p.rooms[room][userID]
-	if m != due || m.leaving == nil || p.a.hub.Present(room, userID) {
+	rp := p.rooms[room]
+	if rp == nil || rp.members[userID] != due || due.leaving == nil || present {
 		p.mu.Unlock()
 		return // came back in time, or left and came back since
 	}
-	delete(p.rooms[room], userID)
-	if len(p.rooms[room]) == 0 {
+	online := len(rp.members)
+	delete(rp.members, userID)
+	if len(rp.members) == 0 {
+		if rp.timer != nil {
+			rp.timer.Stop()
+		}
 		delete(p.rooms, room)
+	} else {
+		p.changedLocked(room, rp)
 	}
-	delete(p.frames, room)
 	p.mu.Unlock()
-	p.publish(room)
-	p.notice(room, store.User{ID: userID, Handle: m.handle}, store.KindLeave, m.handle+" left")
+	if online > p.quiet {
+		return
+	}
+	p.notice(room, store.User{ID: userID, Handle: due.handle}, store.KindLeave, due.handle+" left")
 }
 
 func (p *presence) notice(room string, u store.User, kind, body string) {
@@ -217,22 +285,105 @@ func (p *presence) notice(room string, u store.User, kind, body string) {
 	}
 }
 
+// spoke records a message from userID in room, which moves them up among
+// the names a crowded room's list shows.
+func (p *presence) spoke(room string, userID, msgID int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rp := p.rooms[room]
+	if rp == nil {
+		return
+	}
+	rp.noteSpeaker(userID, msgID)
+	if m := rp.members[userID]; m != nil && !m.shown && len(rp.members) > p.shown {
+		p.changedLocked(room, rp)
+	}
+}
+
+// noteSpeaker remembers userID's latest message, forgetting the least
+// recent speakers when it remembers too many.
+func (rp *roomPresence) noteSpeaker(userID, msgID int64) {
+	if msgID <= rp.spoke[userID] {
+		return
+	}
+	rp.spoke[userID] = msgID
+	if m := rp.members[userID]; m != nil {
+		m.spoke = msgID
+	}
+	if len(rp.spoke) <= 2*speakerMemory {
+		return
+	}
+	ids := make([]int64, 0, len(rp.spoke))
+	for _, id := range rp.spoke {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	oldest := ids[len(ids)-speakerMemory]
+	for u, id := range rp.spoke {
+		if id < oldest {
+			delete(rp.spoke, u)
+		}
+	}
+}
+
 // renamed updates the user's handle in every room's list and tells those
 // rooms.
 func (p *presence) renamed(userID int64, handle string) {
-	var rooms []string
 	p.mu.Lock()
-	for room, ms := range p.rooms {
-		if m := ms[userID]; m != nil {
+	defer p.mu.Unlock()
+	for room, rp := range p.rooms {
+		if m := rp.members[userID]; m != nil {
 			m.handle, m.key = handle, strings.ToLower(handle)
-			delete(p.frames, room)
-			rooms = append(rooms, room)
+			p.changedLocked(room, rp)
 		}
 	}
-	p.mu.Unlock()
-	for _, room := range rooms {
-		p.publish(room)
+}
+
+// changedLocked marks rp's list stale and makes sure it is sent: now, if
+// the last list went out at least p.every ago, else when that time is up.
+func (p *presence) changedLocked(room string, rp *roomPresence) {
+	rp.view, rp.frame = nil, nil
+	if rp.scheduled {
+		return
 	}
+	rp.scheduled = true
+	wait := time.Until(rp.sentAt.Add(p.every))
+	if wait <= 0 {
+		p.enqueue(presenceEvent{kind: publishDue, room: room})
+		return
+	}
+	rp.timer = time.AfterFunc(wait, func() { p.enqueue(presenceEvent{kind: publishDue, room: room}) })
+}
+
+// send publishes room's list, unless it is the one last sent.
+func (p *presence) send(room string) {
+	p.mu.Lock()
+	rp := p.rooms[room]
+	if rp == nil {
+		p.mu.Unlock()
+		return
+	}
+	rp.scheduled, rp.timer = false, nil
+	f, err := p.frameLocked(rp)
+	if err != nil || bytes.Equal(f.Data, rp.sent) {
+		p.mu.Unlock()
+		if err != nil {
+			p.a.log.Error("presence: render", "room", room, "err", err)
+		}
+		return
+	}
+	rp.sent, rp.sentAt = f.Data, time.Now()
+	p.mu.Unlock()
+
+	p.publish(room, f)
+
+	// The next list goes out a full interval after this one reached the
+	// last stream, so no stream gets two lists within the hub's gap.
+	p.mu.Lock()
+	if p.rooms[room] == rp && !rp.scheduled {
+		rp.sentAt = time.Now()
+	}
+	p.mu.Unlock()
 }
 
 // roomsOf returns the rooms where the user is online.
@@ -240,8 +391,8 @@ func (p *presence) roomsOf(userID int64) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var rooms []string
-	for room, ms := range p.rooms {
-		if ms[userID] != nil {
+	for room, rp := range p.rooms {
+		if rp.members[userID] != nil {
 			rooms = append(rooms, room)
 		}
 	}
@@ -249,53 +400,86 @@ func (p *presence) roomsOf(userID int64) []string {
 	return rooms
 }
 
-// online returns the handles online in room, sorted without regard to case.
-func (p *presence) online(room string) []string {
+// online returns room's online list as it is now.
+func (p *presence) online(room string) views.Online {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.onlineLocked(room)
+	rp := p.rooms[room]
+	if rp == nil {
+		return views.Online{}
+	}
+	return *p.viewLocked(rp)
 }
 
-func (p *presence) onlineLocked(room string) []string {
-	ms := make([]*member, 0, len(p.rooms[room]))
-	for _, m := range p.rooms[room] {
+// viewLocked returns rp's list, worked out again after a change: everyone
+// when they fit, else the most recent speakers (then by name), shown in
+// order of name.
+func (p *presence) viewLocked(rp *roomPresence) *views.Online {
+	if rp.view != nil {
+		return rp.view
+	}
+	ms := make([]*member, 0, len(rp.members))
+	for _, m := range rp.members {
+		m.shown = false
 		ms = append(ms, m)
 	}
-	slices.SortFunc(ms, func(a, b *member) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return strings.Compare(a.handle, b.handle)
-	})
-	handles := make([]string, len(ms))
-	for i, m := range ms {
-		handles[i] = m.handle
+	if len(ms) > p.shown {
+		slices.SortFunc(ms, func(a, b *member) int {
+			if a.spoke != b.spoke {
+				return cmp.Compare(b.spoke, a.spoke)
+			}
+			return byName(a, b)
+		})
+		ms = ms[:p.shown]
 	}
-	return handles
+	slices.SortFunc(ms, byName)
+	v := &views.Online{Names: make([]string, len(ms)), Others: len(rp.members) - len(ms)}
+	for i, m := range ms {
+		m.shown = true
+		v.Names[i] = m.handle
+	}
+	rp.view = v
+	return v
 }
 
-// frame returns room's online list as a presence event, rendered once per
-// change of the list: every stream that opens starts with it.
-func (p *presence) frame(room string) (hub.Frame, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if f, ok := p.frames[room]; ok {
-		return f, nil
+func byName(a, b *member) int {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
 	}
-	html, err := renderBytes(bgCtx, views.OnlineList(p.onlineLocked(room)))
+	return strings.Compare(a.handle, b.handle)
+}
+
+// frameLocked returns rp's list as a presence event, rendered once per
+// change.
+func (p *presence) frameLocked(rp *roomPresence) (hub.Frame, error) {
+	if rp.frame != nil {
+		return *rp.frame, nil
+	}
+	html, err := renderBytes(bgCtx, views.OnlineList(*p.viewLocked(rp)))
 	if err != nil {
 		return hub.Frame{}, err
 	}
 	f := hub.Encode(0, "presence", html)
-	p.frames[room] = f
+	rp.frame = &f
 	return f, nil
 }
 
-func (p *presence) publish(room string) {
-	f, err := p.frame(room)
-	if err != nil {
-		p.a.log.Error("presence: render", "room", room, "err", err)
-		return
+// frame returns room's online list as it is now, as a presence event.
+func (p *presence) frame(room string) (hub.Frame, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rp := p.rooms[room]
+	if rp == nil {
+		return emptyPresence()
 	}
-	p.a.broker.Publish(room, f)
+	return p.frameLocked(rp)
 }
+
+// emptyPresence is the list of a room with nobody online, rendered once.
+var emptyPresence = sync.OnceValues(func() (hub.Frame, error) {
+	html, err := renderBytes(bgCtx, views.OnlineList(views.Online{}))
+	if err != nil {
+		return hub.Frame{}, err
+	}
+	return hub.Encode(0, "presence", html), nil
+})

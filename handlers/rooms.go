@@ -137,6 +137,9 @@ func (a *App) publishMessages(msgs []store.Message) {
 			continue
 		}
 		a.broker.Publish(m.Room, f)
+		if m.Kind == store.KindText {
+			a.presence.spoke(m.Room, m.UserID, m.ID)
+		}
 	}
 }
 

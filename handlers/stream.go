@@ -41,7 +41,7 @@ func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l := currentLogin(r)
-	sub, err := a.hub.Subscribe(room, l.Token, l.User.ID)
+	sub, err := a.hub.Subscribe(room, l.Token, l.User.ID, l.User.Handle)
 	switch {
 	case errors.Is(err, hub.ErrSessionLimit):
 		w.Header().Set("Retry-After", "10")
@@ -122,7 +122,8 @@ func setStreamHeaders(h http.Header) {
 const streamPreamble = ": parley\nretry: 1000\n\n"
 
 // writeStart writes the preamble, the replay of every message after the
-// cursor, and the room's online list.
+// cursor, and the room's online list as last sent to its streams (or as it
+// is, when none was sent yet).
 func (a *App) writeStart(r *http.Request, w io.Writer, sub *hub.Sub, room string, cursor int64, hasCursor bool) error {
 	if _, err := io.WriteString(w, streamPreamble); err != nil {
 		return err
@@ -149,11 +150,14 @@ func (a *App) writeStart(r *http.Request, w io.Writer, sub *hub.Sub, room string
 			}
 		}
 	}
-	f, err := a.presence.frame(room)
-	if err != nil {
-		return err
+	f, ok := sub.StartPresence()
+	if !ok {
+		var err error
+		if f, err = a.presence.frame(room); err != nil {
+			return err
+		}
 	}
-	_, err = w.Write(f.Data)
+	_, err := w.Write(f.Data)
 	return err
 }
 

@@ -54,7 +54,7 @@ func benchmarkFanout(b *testing.B, n int) {
 				attached <- err
 				return
 			}
-			sub, err := h.Subscribe("bench", "session-"+strconv.Itoa(i), int64(i))
+			sub, err := h.Subscribe("bench", "session-"+strconv.Itoa(i), int64(i), "")
 			if err == nil {
 				err = sub.Attach(conn)
 			}

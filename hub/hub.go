@@ -9,6 +9,7 @@ package hub
 import (
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,7 @@ var _ Broker = (*Hub)(nil)
 // last one closes. Its methods are called under the hub's lock, in order;
 // they must return at once (queue the work, do not do it).
 type Observer interface {
-	Entered(room string, userID int64)
+	Entered(room string, userID int64, handle string)
 	Left(room string, userID int64)
 }
 
@@ -70,6 +71,10 @@ type Config struct {
 	CheckSessions func(tokens []string) (map[string]bool, error)
 	// Observer, when set, learns who enters and leaves rooms.
 	Observer Observer
+	// PresenceGap is the shortest time between two online lists sent to
+	// one stream (default 1 s): lists set in between are merged into the
+	// newest, sent when the gap has passed.
+	PresenceGap time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -97,7 +102,14 @@ func (c *Config) setDefaults() {
 	if c.Pace <= 0 {
 		c.Pace = time.Millisecond
 	}
+	if c.PresenceGap <= 0 {
+		c.PresenceGap = time.Second
+	}
 }
+
+// heldEvery is how often the hub sends the online lists that waited for
+// their stream's PresenceGap.
+const heldEvery = 100 * time.Millisecond
 
 // Errors Subscribe returns.
 var (
@@ -114,9 +126,12 @@ type Hub struct {
 
 	mu       sync.RWMutex
 	rooms    map[string]*room
-	sessions map[string]map[*Sub]struct{}
+	sessions map[string][]*Sub // a session has a few streams at most
 	count    int
 	closed   bool
+
+	heldMu sync.Mutex
+	held   map[*Sub]struct{} // streams with a newer online list waiting for their gap
 
 	quit      chan struct{}
 	wg        sync.WaitGroup
@@ -124,8 +139,9 @@ type Hub struct {
 }
 
 type room struct {
-	subs  map[*Sub]struct{}
-	users map[int64]int // open streams per user
+	subs     map[*Sub]struct{}
+	users    map[int64]int         // open streams per user
+	presence atomic.Pointer[Frame] // the online list last set by SetPresence
 }
 
 // New starts a hub and its writer goroutines.
@@ -134,7 +150,8 @@ func New(cfg Config) *Hub {
 	h := &Hub{
 		cfg:      cfg,
 		rooms:    map[string]*room{},
-		sessions: map[string]map[*Sub]struct{}{},
+		sessions: map[string][]*Sub{},
+		held:     map[*Sub]struct{}{},
 		quit:     make(chan struct{}),
 	}
 	for range cfg.Writers {
@@ -146,10 +163,11 @@ func New(cfg Config) *Hub {
 	return h
 }
 
-// Subscribe registers a stream of userID in room, opened with the session
-// token. The stream holds every frame published from now on; the caller
-// replays what came before, then calls Attach or Serve to start delivery.
-func (h *Hub) Subscribe(roomName, token string, userID int64) (*Sub, error) {
+// Subscribe registers a stream of userID (known as handle) in room, opened
+// with the session token. The stream holds every frame published from now
+// on; the caller replays what came before, then calls Attach or Serve to
+// start delivery.
+func (h *Hub) Subscribe(roomName, token string, userID int64, handle string) (*Sub, error) {
 	s := &Sub{Room: roomName, Token: token, UserID: userID, hub: h, done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -167,16 +185,12 @@ func (h *Hub) Subscribe(roomName, token string, userID int64) (*Sub, error) {
 		h.rooms[roomName] = r
 	}
 	r.subs[s] = struct{}{}
+	s.r = r
 	r.users[userID]++
 	if r.users[userID] == 1 && h.cfg.Observer != nil {
-		h.cfg.Observer.Entered(roomName, userID)
+		h.cfg.Observer.Entered(roomName, userID, handle)
 	}
-	ss := h.sessions[token]
-	if ss == nil {
-		ss = map[*Sub]struct{}{}
-		h.sessions[token] = ss
-	}
-	ss[s] = struct{}{}
+	h.sessions[token] = append(h.sessions[token], s)
 	h.count++
 	return s, nil
 }
@@ -202,11 +216,10 @@ func (h *Hub) remove(s *Sub) {
 	if len(r.subs) == 0 {
 		delete(h.rooms, s.Room)
 	}
-	if ss := h.sessions[s.Token]; ss != nil {
-		delete(ss, s)
-		if len(ss) == 0 {
-			delete(h.sessions, s.Token)
-		}
+	if ss := slices.DeleteFunc(h.sessions[s.Token], func(o *Sub) bool { return o == s }); len(ss) > 0 {
+		h.sessions[s.Token] = ss
+	} else {
+		delete(h.sessions, s.Token)
 	}
 }
 
@@ -224,6 +237,46 @@ func (h *Hub) Publish(roomName string, f Frame) {
 	}
 }
 
+// SetPresence makes f the online list of room. Every stream of the room
+// gets it, but never two lists within PresenceGap: a stream that had one
+// more recently gets the newest list once its gap has passed, and the
+// lists in between are skipped. A stream being started gets the newest
+// list from StartPresence instead.
+func (h *Hub) SetPresence(roomName string, f Frame) {
+	fp := &f
+	var held []*Sub
+	h.mu.RLock()
+	if r := h.rooms[roomName]; r != nil {
+		r.presence.Store(fp)
+		now := time.Now()
+		for s := range r.subs {
+			if s.offerPresence(fp, now) {
+				held = append(held, s)
+			}
+		}
+	}
+	h.mu.RUnlock()
+	if len(held) > 0 {
+		h.heldMu.Lock()
+		for _, s := range held {
+			h.held[s] = struct{}{}
+		}
+		h.heldMu.Unlock()
+	}
+}
+
+// sendHeld sends the online lists whose streams' gap has passed.
+func (h *Hub) sendHeld() {
+	now := time.Now()
+	h.heldMu.Lock()
+	defer h.heldMu.Unlock()
+	for s := range h.held {
+		if s.sendHeldPresence(now) {
+			delete(h.held, s)
+		}
+	}
+}
+
 // EndSessions sends a logout event to the streams of the tokens and ends
 // them within a second, flushed or not.
 func (h *Hub) EndSessions(tokens ...string) {
@@ -231,7 +284,7 @@ func (h *Hub) EndSessions(tokens ...string) {
 	defer h.mu.RUnlock()
 	now := time.Now()
 	for _, t := range tokens {
-		for s := range h.sessions[t] {
+		for _, s := range h.sessions[t] {
 			s.finish(logoutFrame, now)
 		}
 	}
@@ -315,6 +368,8 @@ func (h *Hub) maintain() {
 	defer beat.Stop()
 	reap := time.NewTicker(h.cfg.ReapEvery)
 	defer reap.Stop()
+	held := time.NewTicker(heldEvery)
+	defer held.Stop()
 	for {
 		select {
 		case <-h.quit:
@@ -323,6 +378,8 @@ func (h *Hub) maintain() {
 			h.heartbeat()
 		case <-reap.C:
 			h.reap()
+		case <-held.C:
+			h.sendHeld()
 		}
 	}
 }

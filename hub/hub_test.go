@@ -55,7 +55,7 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 // reader of what the client end receives.
 func attach(t *testing.T, h *Hub, room, token string, userID int64) (*Sub, *events) {
 	t.Helper()
-	s, err := h.Subscribe(room, token, userID)
+	s, err := h.Subscribe(room, token, userID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestPublish(t *testing.T) {
 
 	t.Run("SkipsReplayed", func(t *testing.T) {
 		h := newTestHub(t, Config{})
-		s, err := h.Subscribe("general", "tok", 1)
+		s, err := h.Subscribe("general", "tok", 1, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestPublish(t *testing.T) {
 func TestSlowClient(t *testing.T) {
 	h := newTestHub(t, Config{SlowTimeout: 300 * time.Millisecond, MaxQueue: 1 << 20})
 
-	slow, err := h.Subscribe("general", "slow", 1)
+	slow, err := h.Subscribe("general", "slow", 1, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestBurstKeepsHealthyClient(t *testing.T) {
 
 func TestMaxQueue(t *testing.T) {
 	h := newTestHub(t, Config{MaxQueue: 10})
-	s, err := h.Subscribe("general", "tok", 1)
+	s, err := h.Subscribe("general", "tok", 1, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,17 +336,17 @@ func TestEndSessions(t *testing.T) {
 func TestLimits(t *testing.T) {
 	h := newTestHub(t, Config{MaxPerSession: 2, MaxStreams: 3})
 	for range 2 {
-		if _, err := h.Subscribe("general", "a", 1); err != nil {
+		if _, err := h.Subscribe("general", "a", 1, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := h.Subscribe("general", "a", 1); err != ErrSessionLimit {
+	if _, err := h.Subscribe("general", "a", 1, ""); err != ErrSessionLimit {
 		t.Errorf("third stream of a session: err = %v; want ErrSessionLimit", err)
 	}
-	if _, err := h.Subscribe("general", "b", 2); err != nil {
+	if _, err := h.Subscribe("general", "b", 2, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Subscribe("general", "c", 3); err != ErrServerLimit {
+	if _, err := h.Subscribe("general", "c", 3, ""); err != ErrServerLimit {
 		t.Errorf("fourth stream: err = %v; want ErrServerLimit", err)
 	}
 }
@@ -357,8 +357,10 @@ type recorder struct {
 	calls []string
 }
 
-func (r *recorder) Entered(room string, id int64) { r.add(fmt.Sprintf("enter %s %d", room, id)) }
-func (r *recorder) Left(room string, id int64)    { r.add(fmt.Sprintf("leave %s %d", room, id)) }
+func (r *recorder) Entered(room string, id int64, _ string) {
+	r.add(fmt.Sprintf("enter %s %d", room, id))
+}
+func (r *recorder) Left(room string, id int64) { r.add(fmt.Sprintf("leave %s %d", room, id)) }
 func (r *recorder) add(s string) {
 	r.mu.Lock()
 	r.calls = append(r.calls, s)
@@ -374,9 +376,9 @@ func (r *recorder) get() string {
 func TestObserver(t *testing.T) {
 	rec := &recorder{}
 	h := newTestHub(t, Config{Observer: rec})
-	s1, _ := h.Subscribe("general", "a", 1)
-	s2, _ := h.Subscribe("general", "b", 1) // the same user in a second tab
-	s3, _ := h.Subscribe("general", "c", 2)
+	s1, _ := h.Subscribe("general", "a", 1, "")
+	s2, _ := h.Subscribe("general", "b", 1, "") // the same user in a second tab
+	s3, _ := h.Subscribe("general", "c", 2, "")
 	s1.Abandon()
 	s2.Abandon()
 	s3.Abandon()
@@ -388,7 +390,7 @@ func TestObserver(t *testing.T) {
 
 func TestPeerClosed(t *testing.T) {
 	h := newTestHub(t, Config{ReapEvery: 50 * time.Millisecond})
-	s, err := h.Subscribe("general", "tok", 1)
+	s, err := h.Subscribe("general", "tok", 1, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +413,7 @@ func TestClose(t *testing.T) {
 		t.Errorf("got %+v; want the queued message before the end", got)
 	}
 	ev.waitEnd(t, time.Second)
-	if _, err := h.Subscribe("general", "tok", 1); err != ErrClosed {
+	if _, err := h.Subscribe("general", "tok", 1, ""); err != ErrClosed {
 		t.Errorf("Subscribe after Close: err = %v; want ErrClosed", err)
 	}
 	h.Close() // a second call returns
@@ -419,7 +421,7 @@ func TestClose(t *testing.T) {
 
 func TestServe(t *testing.T) {
 	h := newTestHub(t, Config{})
-	s, err := h.Subscribe("general", "tok", 1)
+	s, err := h.Subscribe("general", "tok", 1, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ type Sub struct {
 	UserID int64
 
 	hub  *Hub
+	r    *room // set by Subscribe
 	done chan struct{}
 
 	// Set once by Attach or Serve, before the stream leaves holding.
@@ -41,6 +42,9 @@ type Sub struct {
 	scheduled    bool  // a writer (or Serve) will look at this stream
 	blockedSince time.Time
 	closeBy      time.Time
+	presAt       time.Time // when the stream was last given an online list
+	presSent     *Frame    // that list
+	presHeld     bool      // a newer list waits for the gap (the hub's held set)
 }
 
 // Done is closed when the stream has ended.
@@ -66,9 +70,16 @@ func (s *Sub) LastID() int64 {
 // push queues f unless the stream already has it or is ending.
 func (s *Sub) push(f Frame, now time.Time) {
 	s.mu.Lock()
+	wake := s.pushLocked(f, now)
+	s.mu.Unlock()
+	s.wake(wake)
+}
+
+// pushLocked queues f and reports whether the caller must wake the
+// stream's deliverer.
+func (s *Sub) pushLocked(f Frame, now time.Time) bool {
 	if s.st >= closing || f.ID != 0 && s.st == open && f.ID <= s.lastID {
-		s.mu.Unlock()
-		return
+		return false
 	}
 	if len(s.queue) >= s.hub.cfg.MaxQueue {
 		// Far behind: end the stream now; the client resumes from its
@@ -81,9 +92,66 @@ func (s *Sub) push(f Frame, now time.Time) {
 			s.lastID = f.ID
 		}
 	}
-	wake := s.wakeLocked()
+	return s.wakeLocked()
+}
+
+// StartPresence returns the room's online list as SetPresence last set
+// it, for the caller to write at the start of the stream, and counts it as
+// the list the stream was last given. ok is false when no list was set
+// yet; the caller then writes one of its own, which counts the same.
+func (s *Sub) StartPresence() (f Frame, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fp := s.r.presence.Load()
+	s.presAt, s.presSent = time.Now(), fp
+	if fp == nil {
+		return Frame{}, false
+	}
+	return *fp, true
+}
+
+// offerPresence gives the stream the online list fp, unless it had a list
+// within the gap: then it reports that the hub must hold the stream and
+// send it the newest list later. A stream being started before
+// StartPresence is skipped: it starts with the newest list.
+func (s *Sub) offerPresence(fp *Frame, now time.Time) (hold bool) {
+	s.mu.Lock()
+	if s.st >= closing || s.presSent == fp || s.st == holding && s.presAt.IsZero() {
+		s.mu.Unlock()
+		return false
+	}
+	if now.Sub(s.presAt) < s.hub.cfg.PresenceGap {
+		hold = !s.presHeld
+		s.presHeld = true
+		s.mu.Unlock()
+		return hold
+	}
+	s.presAt, s.presSent = now, fp
+	wake := s.pushLocked(*fp, now)
 	s.mu.Unlock()
 	s.wake(wake)
+	return false
+}
+
+// sendHeldPresence sends the room's newest online list once the stream's
+// gap has passed, and reports whether the stream is done waiting.
+func (s *Sub) sendHeldPresence(now time.Time) (done bool) {
+	s.mu.Lock()
+	if s.st < closing && now.Sub(s.presAt) < s.hub.cfg.PresenceGap {
+		s.mu.Unlock()
+		return false
+	}
+	s.presHeld = false
+	fp := s.r.presence.Load()
+	if s.st >= closing || fp == nil || fp == s.presSent {
+		s.mu.Unlock()
+		return true
+	}
+	s.presAt, s.presSent = now, fp
+	wake := s.pushLocked(*fp, now)
+	s.mu.Unlock()
+	s.wake(wake)
+	return true
 }
 
 // finish queues f (if any) as the stream's last frame and ends the stream

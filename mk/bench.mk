@@ -3,16 +3,17 @@
 
 BENCH_FLAGS   ?=
 BENCH_PROFILE ?=
+BENCH_PEOPLE  ?= 10000
 BENCH_GO      ?= .
 BENCH_TIME    ?= 1s
 
 .PHONY: bench bench-go
 
-## bench: start a server on a temporary database and load it with parley-bench (BENCH_FLAGS=..., BENCH_PROFILE=dir)
+## bench: start a server on a temporary database and load it with parley-bench (BENCH_PEOPLE=n, BENCH_FLAGS=..., BENCH_PROFILE=dir)
 bench:
 	$(GO) build -o bin/parley ./cmd/parley
 	$(GO) build -o bin/parley-bench ./cmd/parley-bench
-	BENCH_FLAGS='$(BENCH_FLAGS)' BENCH_PROFILE='$(BENCH_PROFILE)' sh mk/bench.sh
+	BENCH_FLAGS='$(BENCH_FLAGS)' BENCH_PROFILE='$(BENCH_PROFILE)' BENCH_PEOPLE='$(BENCH_PEOPLE)' sh mk/bench.sh
 
 ## bench-go: the Go benchmarks (hub fan-out, message insert, page render, replay)
 bench-go:

@@ -37,6 +37,17 @@ else
 	echo "bench: not pinning (needs taskset and two CPUs); the numbers include both sharing cores" >&2
 fi
 
+# The people scenario: BENCH_PEOPLE accounts, each with one session, made
+# in the database before the server starts (registering them through the
+# web would hash a password for each); each person then opens one stream.
+people=${BENCH_PEOPLE:-10000}
+people_flags=
+if [ "$people" -gt 0 ]; then
+	echo "bench: preparing $people people" >&2
+	bin/parley-bench prepare -db "$dir/bench.db" -people "$people" -tokens "$dir/people.txt" || exit 1
+	people_flags="-people-tokens $dir/people.txt -people-load $people:40@2"
+fi
+
 # The probe posts thousands of messages a second from 100 accounts, past
 # the default per-account limit.
 $server_cpu bin/parley -addr 127.0.0.1:0 -db "$dir/bench.db" -debug-addr 127.0.0.1:0 \
@@ -63,4 +74,4 @@ fi
 profile=
 if [ -n "${BENCH_PROFILE:-}" ]; then profile="-profile $BENCH_PROFILE"; fi
 # shellcheck disable=SC2086 # the flags are meant to split
-$bench_cpu bin/parley-bench -url "http://$addr" -pid "$pid" -debug-addr "$debug" $profile ${BENCH_FLAGS:-}
+$bench_cpu bin/parley-bench -url "http://$addr" -pid "$pid" -debug-addr "$debug" $profile $people_flags ${BENCH_FLAGS:-}

@@ -146,6 +146,33 @@ func (s *Store) HasMessageBy(ctx context.Context, room string, userID int64) (bo
 	return ok, nil
 }
 
+// RecentSpeakers returns who wrote the latest n messages of room (notices
+// aside), each with the id of their latest one.
+func (s *Store) RecentSpeakers(ctx context.Context, room string, n int) (map[int64]int64, error) {
+	rows, err := s.DB.QueryContext(ctx, `
+		SELECT user_id, max(id) FROM (
+			SELECT user_id, id FROM messages
+			WHERE room_id = (SELECT id FROM rooms WHERE name = ?) AND kind = 'text'
+			ORDER BY id DESC LIMIT ?
+		) WHERE user_id IS NOT NULL GROUP BY user_id`, room, n)
+	if err != nil {
+		return nil, wrap("recent speakers", err)
+	}
+	defer rows.Close()
+	latest := map[int64]int64{}
+	for rows.Next() {
+		var user, id int64
+		if err := rows.Scan(&user, &id); err != nil {
+			return nil, wrap("recent speakers", err)
+		}
+		latest[user] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("recent speakers", err)
+	}
+	return latest, nil
+}
+
 func (s *Store) queryMessages(ctx context.Context, q string, room string, args ...any) ([]Message, error) {
 	rows, err := s.DB.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -20,13 +20,13 @@ func BenchmarkRoomPage(b *testing.B) {
 		Me:    store.User{ID: 1, Handle: "ann"},
 	}
 	for i := range 10 {
-		v.Online = append(v.Online, fmt.Sprintf("user%d", i))
+		v.Online.Names = append(v.Online.Names, fmt.Sprintf("user%d", i))
 	}
 	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := range store.PageSize {
 		m := store.Message{
 			ID: int64(i + 1), Room: v.Room, UserID: int64(i%10 + 1), Kind: store.KindText,
-			Author: v.Online[i%10], Body: "A message with <b>markup</b> & an ampersand, number " + fmt.Sprint(i),
+			Author: v.Online.Names[i%10], Body: "A message with <b>markup</b> & an ampersand, number " + fmt.Sprint(i),
 			CreatedAt: at.Add(time.Duration(i) * time.Minute),
 		}
 		if i%17 == 0 {

@@ -38,6 +38,7 @@ type bench struct {
 	poster   *load.Poster
 	posted   atomic.Int64
 	sessions []load.Session // every session; the first of each user posts
+	people   []load.Session // prepared people, one session each (-people-tokens)
 	waveNo   int
 
 	streamRows []streamRow
@@ -50,6 +51,8 @@ type bench struct {
 // streamRow is what opening one batch of streams cost.
 type streamRow struct {
 	streams, sessions     int
+	people                int // distinct accounts behind the streams
+	presence              load.PresenceResult
 	res                   load.ConnectResult
 	rssBefore, rssAfter   int64 // bytes; 0 when not measured
 	heapBefore, heapAfter int64 // live heap after a GC; 0 when not measured
@@ -60,6 +63,7 @@ type streamRow struct {
 // waveRow is what one wave of posts measured.
 type waveRow struct {
 	streams        int
+	people         int
 	w              wave
 	post           load.PostResult
 	fan            load.WaveResult
@@ -73,7 +77,7 @@ func newBench(ctx context.Context, o options, stderr io.Writer) (*bench, error) 
 		return nil, fmt.Errorf("-url %q: want http://HOST:PORT", o.url)
 	}
 	need := o.probeStreams
-	for _, sc := range o.plan {
+	for _, sc := range append(o.plan, o.peoplePlan...) {
 		need = max(need, sc.streams)
 	}
 	b := &bench{o: o, stderr: stderr, progress: newProgress(stderr)}
@@ -91,6 +95,11 @@ func newBench(ctx context.Context, o options, stderr io.Writer) (*bench, error) 
 		return nil, err
 	}
 	b.accounts = load.NewAccounts(o.url)
+	if o.peopleTokens != "" {
+		if b.people, err = readPeople(o.peopleTokens); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -107,26 +116,27 @@ func (b *bench) note(format string, args ...any) {
 }
 
 func (b *bench) runAll(ctx context.Context) error {
+	for _, sc := range b.o.peoplePlan {
+		if err := b.runPeople(ctx, sc); err != nil {
+			return err
+		}
+	}
+	if len(b.o.plan) == 0 && !b.o.probe {
+		return nil
+	}
 	if err := b.signIn(ctx); err != nil {
 		return err
 	}
-	b.poster = &load.Poster{
-		Base: b.o.url, Room: b.o.room, Sessions: b.sessions[:b.o.users],
-		Workers: b.o.workers, BodyBytes: b.o.bodyBytes, Posted: &b.posted,
-	}
+	b.poster = b.newPoster(b.sessions[:b.o.users])
 	for i, sc := range b.o.plan {
 		if i > 0 {
 			b.closeStreams(ctx)
 		}
-		if err := b.openStreams(ctx, sc.streams); err != nil {
+		if err := b.openStreams(ctx, b.cookies(sc.streams), b.o.users); err != nil {
 			return err
 		}
-		for _, w := range sc.waves {
-			row, err := b.runWave(ctx, sc.streams, w)
-			if err != nil {
-				return err
-			}
-			b.waveRows = append(b.waveRows, row)
+		if err := b.runWaves(ctx, sc, b.o.users); err != nil {
+			return err
 		}
 	}
 	if b.o.probe {
@@ -136,6 +146,58 @@ func (b *bench) runAll(ctx context.Context) error {
 		return b.runProbe(ctx)
 	}
 	return nil
+}
+
+// runPeople opens one stream for each of sc.streams distinct people, as
+// many people each with one tab would: the arrival storm's cost, then the
+// waves posted by the first of them.
+func (b *bench) runPeople(ctx context.Context, sc scenario) error {
+	n := sc.streams
+	if n > len(b.people) {
+		return fmt.Errorf("-people-load wants %d people; -people-tokens has %d (parley-bench prepare -people %d)", n, len(b.people), n)
+	}
+	cookies := make([]string, n)
+	for i := range cookies {
+		cookies[i] = b.people[i].Cookie
+	}
+	if err := b.openStreams(ctx, cookies, n); err != nil {
+		return err
+	}
+	b.poster = b.newPoster(b.people[:min(n, b.o.users)])
+	if err := b.runWaves(ctx, sc, n); err != nil {
+		return err
+	}
+	b.closeStreams(ctx)
+	return nil
+}
+
+// runWaves posts sc's waves to the open streams of people.
+func (b *bench) runWaves(ctx context.Context, sc scenario, people int) error {
+	for _, w := range sc.waves {
+		row, err := b.runWave(ctx, sc.streams, w)
+		if err != nil {
+			return err
+		}
+		row.people = people
+		b.waveRows = append(b.waveRows, row)
+	}
+	return nil
+}
+
+func (b *bench) newPoster(sessions []load.Session) *load.Poster {
+	return &load.Poster{
+		Base: b.o.url, Room: b.o.room, Sessions: sessions,
+		Workers: b.o.workers, BodyBytes: b.o.bodyBytes, Posted: &b.posted,
+	}
+}
+
+// cookies spreads n streams evenly over the signed-in sessions.
+func (b *bench) cookies(n int) []string {
+	cookies := make([]string, n)
+	for i := range cookies {
+		cookies[i] = b.sessions[i%len(b.sessions)].Cookie
+	}
+	return cookies
 }
 
 // signIn registers the users and opens enough sessions that no session
@@ -176,6 +238,15 @@ func (b *bench) signIn(ctx context.Context) error {
 	return nil
 }
 
+// distinct counts the different values of ss.
+func distinct(ss []string) int {
+	seen := make(map[string]struct{}, len(ss))
+	for _, s := range ss {
+		seen[s] = struct{}{}
+	}
+	return len(seen)
+}
+
 // parallel calls fn(i) for i in [from, to) on n goroutines and returns the
 // first error.
 func parallel(ctx context.Context, n, from, to int, fn func(int) error) error {
@@ -211,15 +282,13 @@ func parallel(ctx context.Context, n, from, to int, fn func(int) error) error {
 	return first
 }
 
-// openStreams opens n streams, spread evenly over the sessions, and
-// records the time it took and the server's memory before and after.
-func (b *bench) openStreams(ctx context.Context, n int) error {
-	row := streamRow{streams: n, sessions: min(n, len(b.sessions))}
+// openStreams opens a stream with each cookie and records the time it
+// took, the server's memory before and after, and how much of the online
+// list each stream received while the others arrived.
+func (b *bench) openStreams(ctx context.Context, cookies []string, people int) error {
+	n := len(cookies)
+	row := streamRow{streams: n, sessions: distinct(cookies), people: min(people, n)}
 	row.rssBefore, row.heapBefore, _, _ = b.serverMemory(ctx)
-	cookies := make([]string, n)
-	for i := range cookies {
-		cookies[i] = b.sessions[i%len(b.sessions)].Cookie
-	}
 	b.progress.set(func() string {
 		return fmt.Sprintf("opening streams: %d/%d open", b.client.Streams(), n)
 	})
@@ -235,6 +304,7 @@ func (b *bench) openStreams(ctx context.Context, n int) error {
 	b.progress.set(func() string { return fmt.Sprintf("holding %d streams idle", b.client.Streams()) })
 	sleep(ctx, b.o.settle)
 	row.rssAfter, row.heapAfter, row.goroutines, row.serverStreams = b.serverMemory(ctx)
+	row.presence = b.client.Presence()
 	b.streamRows = append(b.streamRows, row)
 	if res.Opened == 0 {
 		return fmt.Errorf("no stream opened%s", failures(res.Failed))
@@ -342,7 +412,7 @@ func (b *bench) serverCPU() time.Duration {
 // until a step's p99 passes the bound, a post is refused or lost, or the
 // server no longer keeps up with the rate asked.
 func (b *bench) runProbe(ctx context.Context) error {
-	if err := b.openStreams(ctx, b.o.probeStreams); err != nil {
+	if err := b.openStreams(ctx, b.cookies(b.o.probeStreams), b.o.users); err != nil {
 		return err
 	}
 	for rate := b.o.probeStart; rate <= b.o.probeMax; rate *= b.o.probeFactor {
@@ -352,6 +422,7 @@ func (b *bench) runProbe(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		row.people = min(b.o.users, b.o.probeStreams)
 		b.probeRows = append(b.probeRows, row)
 		if !row.sustained(b.o.probeBound) {
 			break

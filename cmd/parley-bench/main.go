@@ -10,6 +10,14 @@
 //
 //	parley-bench -url http://127.0.0.1:8080 -pid $(pidof parley) -debug-addr 127.0.0.1:6060
 //
+// A scenario of many distinct people, each with one stream, needs their
+// accounts and sessions made beforehand, since registering them would hash
+// a password for each: "parley-bench prepare" writes them into a database
+// file before the server starts on it, and their session tokens into a file
+// for -people-tokens.
+//
+//	parley-bench prepare -db bench.db -people 10000 -tokens people.txt
+//
 // A progress line goes to standard error; the Markdown tables go to
 // standard output at the end. -pid enables the memory and CPU columns
 // (from /proc); -debug-addr, the server's loopback debug listener, adds
@@ -51,6 +59,8 @@ type options struct {
 	perSession   int
 	password     string
 	plan         []scenario
+	peoplePlan   []scenario
+	peopleTokens string
 	probe        bool
 	probeStreams int
 	probeStart   float64
@@ -69,7 +79,7 @@ type options struct {
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
-	var plan string
+	var plan, peoplePlan string
 	fs := flag.NewFlagSet("parley-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "the server's root `URL`")
@@ -82,6 +92,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&plan, "load", "1000:200@20;10000:200@20,40@2",
 		"scenarios separated by ';': STREAMS:POSTS@RATE[,POSTS@RATE...]; each opens STREAMS fresh streams "+
 			"and posts POSTS messages at RATE per second, wave after wave; empty: none")
+	fs.StringVar(&peoplePlan, "people-load", "",
+		"scenarios of distinct people, run first, separated by ';': PEOPLE:POSTS@RATE[,POSTS@RATE...]; each opens "+
+			"one stream for each of PEOPLE prepared accounts (-people-tokens) and posts the waves from the first -users of them")
+	fs.StringVar(&o.peopleTokens, "people-tokens", "", "the `file` of session tokens written by 'parley-bench prepare', one person a line")
 	fs.BoolVar(&o.probe, "probe", true, "ramp the post rate to find the highest one held with p99 within -probe-p99")
 	fs.IntVar(&o.probeStreams, "probe-streams", 100, "streams open during the probe")
 	fs.Float64Var(&o.probeStart, "probe-start", 250, "the probe's first rate, posts per second")
@@ -103,6 +117,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.plan, err = parsePlan(plan); err != nil {
 		return o, fmt.Errorf("-load: %w", err)
 	}
+	if o.peoplePlan, err = parsePlan(peoplePlan); err != nil {
+		return o, fmt.Errorf("-people-load: %w", err)
+	}
 	switch {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -112,6 +129,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("the probe needs -probe-streams ≥ 1, -probe-start > 0, -probe-factor > 1, -probe-step > 0")
 	case o.profileDir != "" && o.debugAddr == "":
 		return o, errors.New("-profile needs -debug-addr")
+	case len(o.peoplePlan) > 0 && o.peopleTokens == "":
+		return o, errors.New("-people-load needs -people-tokens (made by 'parley-bench prepare')")
 	}
 	return o, nil
 }
@@ -161,6 +180,9 @@ func parsePlan(s string) ([]scenario, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "prepare" {
+		return prepare(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseOptions(args, stderr)
 	if err != nil {
 		return err

@@ -7,8 +7,11 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"parley/internal/load"
 )
 
 // report writes the Markdown tables of everything measured.
@@ -16,15 +19,16 @@ func (b *bench) report(w io.Writer) {
 	if len(b.streamRows) > 0 {
 		fmt.Fprintln(w, "\n### Streams: connect and idle memory")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| streams | sessions | all open in | setup p50 / p99 | failed | server RSS before → after | RSS per stream | Go heap before → after | heap per stream | server goroutines |")
-		fmt.Fprintln(w, "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| streams | people | streams per person | sessions | all open in | setup p50 / p99 | failed | server RSS before → after | RSS per stream | Go heap before → after | heap per stream | server goroutines | presence per stream p50 / max (events) |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
 		for _, r := range b.streamRows {
-			fmt.Fprintf(w, "| %d | %d | %s | %s / %s | %s | %s | %s | %s | %s | %s |\n",
-				r.res.Opened, r.sessions, round(r.res.Elapsed), round(r.res.Setup.P50), round(r.res.Setup.P99),
+			fmt.Fprintf(w, "| %d | %d | %s | %d | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				r.res.Opened, r.people, perPerson(r.streams, r.people), r.sessions,
+				round(r.res.Elapsed), round(r.res.Setup.P50), round(r.res.Setup.P99),
 				orNone(failures(r.res.Failed)),
 				memSpan(r.rssBefore, r.rssAfter), perStream(r.rssBefore, r.rssAfter, r.res.Opened),
 				memSpan(r.heapBefore, r.heapAfter), perStream(r.heapBefore, r.heapAfter, r.res.Opened),
-				count(r.goroutines))
+				count(r.goroutines), presence(r.presence))
 		}
 	}
 	if len(b.waveRows) > 0 {
@@ -52,15 +56,15 @@ func (b *bench) report(w io.Writer) {
 }
 
 func waveTable(w io.Writer, rows []waveRow) {
-	fmt.Fprintln(w, "| streams | posts @ rate | achieved | refused | post p99 | copies | p50 | p99 | max | lost | dup | out of order | dropped | server CPU | bench CPU |")
-	fmt.Fprintln(w, "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| streams | people | streams per person | posts @ rate | achieved | refused | post p99 | copies | p50 | p99 | max | lost | dup | out of order | dropped | server CPU | bench CPU |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		copies := fmt.Sprintf("%d", r.fan.Copies)
 		if !r.drained {
 			copies += fmt.Sprintf(" of %d", r.fan.Expected)
 		}
-		fmt.Fprintf(w, "| %d | %d @ %g/s | %.0f/s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %d | %s | %s |\n",
-			r.fan.Streams, r.w.posts, r.w.rate, r.post.Rate, orNone(postFailures(r.post.Failed)),
+		fmt.Fprintf(w, "| %d | %d | %s | %d @ %g/s | %.0f/s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %d | %s | %s |\n",
+			r.fan.Streams, r.people, perPerson(r.streams, r.people), r.w.posts, r.w.rate, r.post.Rate, orNone(postFailures(r.post.Failed)),
 			round(r.post.Latency.P99), copies,
 			round(r.fan.Latency.P50), round(r.fan.Latency.P99), round(r.fan.Latency.Max),
 			r.fan.Lost, r.fan.Dup, r.fan.OutOfOrd, r.fan.Dropped, pct(r.serverCPU), pct(r.cpu))
@@ -114,6 +118,24 @@ func perStream(before, after int64, n int) string {
 	}
 	return fmt.Sprintf("%.2f KiB", float64(after-before)/1024/float64(n))
 }
+
+// perPerson says how many streams each person had.
+func perPerson(streams, people int) string {
+	if people == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(float64(streams)/float64(people), 'f', -1, 64)
+}
+
+// presence says what one stream received of the online list.
+func presence(p load.PresenceResult) string {
+	if p.Streams == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%s / %s (%d / %d)", kib(p.BytesP50), kib(p.BytesMax), p.EventsP50, p.EventsMax)
+}
+
+func kib(n int64) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }
 
 func count(n int) string {
 	if n == 0 {

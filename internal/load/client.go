@@ -37,3 +37,11 @@ type WaveResult struct {
 	Stale    int64 // tagged copies of another wave
 	Latency  Latencies
 }
+
+// PresenceResult tells how much of the online list the open streams
+// received: per stream, the bytes and the number of presence events.
+type PresenceResult struct {
+	Streams              int
+	BytesP50, BytesMax   int64
+	EventsP50, EventsMax int
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,32 @@ func (c *Client) Open(ctx context.Context, cookies []string) (ConnectResult, err
 		case <-tick.C:
 		}
 	}
+}
+
+// Presence returns what the open streams received of the online list
+// since they opened.
+func (c *Client) Presence() PresenceResult {
+	var bytes []int64
+	var events []int
+	for _, p := range c.pollers {
+		p.mu.Lock()
+		for _, s := range p.streams {
+			if s.state == live {
+				bytes = append(bytes, s.sc.presenceBytes)
+				events = append(events, s.sc.presenceEvents)
+			}
+		}
+		p.mu.Unlock()
+	}
+	r := PresenceResult{Streams: len(bytes)}
+	if len(bytes) == 0 {
+		return r
+	}
+	slices.Sort(bytes)
+	slices.Sort(events)
+	r.BytesP50, r.BytesMax = bytes[len(bytes)/2], bytes[len(bytes)-1]
+	r.EventsP50, r.EventsMax = events[len(events)/2], events[len(events)-1]
+	return r
 }
 
 // Streams returns the number of open streams.

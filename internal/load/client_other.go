@@ -22,6 +22,9 @@ func (c *Client) Open(ctx context.Context, cookies []string) (ConnectResult, err
 	return ConnectResult{}, errNoEpoll
 }
 
+// Presence returns nothing.
+func (c *Client) Presence() PresenceResult { return PresenceResult{} }
+
 // Streams returns 0.
 func (c *Client) Streams() int { return 0 }
 

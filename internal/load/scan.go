@@ -42,6 +42,11 @@ type scanner struct {
 	id    int64
 	isMsg bool
 	cur   message
+
+	isPresence     bool
+	eventBytes     int64 // of the event being read
+	presenceBytes  int64 // of every presence event so far
+	presenceEvents int
 }
 
 // feed parses b and calls emit for every complete message event.
@@ -72,13 +77,20 @@ func (s *scanner) line(l []byte, emit func(message)) {
 	if n := len(l); n > 0 && l[n-1] == '\r' {
 		l = l[:n-1]
 	}
+	if len(l) > 0 {
+		s.eventBytes += int64(len(l)) + 1
+	}
 	switch {
 	case len(l) == 0:
 		if s.isMsg {
 			s.cur.id = s.id
 			emit(s.cur)
 		}
-		s.isMsg, s.cur = false, message{}
+		if s.isPresence {
+			s.presenceBytes += s.eventBytes + 1
+			s.presenceEvents++
+		}
+		s.isMsg, s.isPresence, s.cur, s.eventBytes = false, false, message{}, 0
 	case l[0] == ':':
 	case bytes.HasPrefix(l, []byte("data:")):
 		if s.cur.tagged {
@@ -90,7 +102,9 @@ func (s *scanner) line(l []byte, emit func(message)) {
 	case bytes.HasPrefix(l, []byte("id:")):
 		s.id = parseInt(bytes.TrimPrefix(l[3:], []byte(" ")))
 	case bytes.HasPrefix(l, []byte("event:")):
-		s.isMsg = string(bytes.TrimPrefix(l[6:], []byte(" "))) == "message"
+		ev := bytes.TrimPrefix(l[6:], []byte(" "))
+		s.isMsg = string(ev) == "message"
+		s.isPresence = string(ev) == "presence"
 	}
 }
 

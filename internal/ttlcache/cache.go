@@ -6,6 +6,7 @@
 package ttlcache
 
 import (
+	"maps"
 	"sync"
 	"time"
 )
@@ -16,9 +17,10 @@ type Cache[K comparable, V any] struct {
 	ttl time.Duration
 	max int
 
-	mu  sync.Mutex
-	m   map[K]entry[V]
-	gen uint64 // counts forgets: a lookup that raced with one is not kept
+	mu       sync.Mutex
+	m        map[K]entry[V]
+	gen      uint64 // counts forgets: a lookup that raced with one is not kept
+	sweeping bool   // a sweep is scheduled
 }
 
 type entry[V any] struct {
@@ -56,6 +58,40 @@ func (c *Cache[K, V]) Put(k K, v V, now time.Time, gen uint64) {
 		clear(c.m)
 	}
 	c.m[k] = entry[V]{v, now}
+	if !c.sweeping {
+		c.sweeping = true
+		time.AfterFunc(2*c.ttl, c.sweep)
+	}
+}
+
+// sweep drops the expired entries, a couple of time-to-lives after they
+// came, so that a crowd that came and went (ten thousand people opening
+// their streams at once) leaves nothing behind; it runs again while
+// entries remain. A map that lost most of its entries is copied into a
+// smaller one, since a map keeps the room it grew to. Dropping an entry
+// is always safe: it only costs the next lookup.
+func (c *Cache[K, V]) sweep() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	dropped := 0
+	for k, e := range c.m {
+		if now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+			delete(c.m, k)
+			dropped++
+		}
+	}
+	if dropped > 64 && dropped > len(c.m) {
+		c.m = maps.Clone(c.m)
+		if c.m == nil {
+			c.m = map[K]entry[V]{}
+		}
+	}
+	if len(c.m) > 0 {
+		time.AfterFunc(2*c.ttl, c.sweep)
+	} else {
+		c.sweeping = false
+	}
 }
 
 // Forget drops the entries of the keys.

@@ -58,3 +58,24 @@ func TestCache(t *testing.T) {
 		}
 	})
 }
+
+func TestSweep(t *testing.T) {
+	c := New[int, int](10*time.Millisecond, 100_000)
+	for i := range 1000 {
+		_, _, gen := c.Get(i, time.Now())
+		c.Put(i, i, time.Now(), gen)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		n, sweeping := len(c.m), c.sweeping
+		c.mu.Unlock()
+		if n == 0 && !sweeping {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries left (sweeping %v) long after they expired", n, sweeping)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
