@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -259,16 +260,64 @@ func (tb *tab) checkProblems() {
 }
 
 // streamRequests returns the event stream requests the tab made so far.
-func (tb *tab) streamRequests() []request {
+func (tb *tab) streamRequests() []request { return tb.requestsTo("/events") }
+
+// requestsTo returns the requests the tab made so far to a path ending in
+// suffix.
+func (tb *tab) requestsTo(suffix string) []request {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	var rs []request
 	for _, r := range tb.requests {
-		if u, err := url.Parse(r.URL); err == nil && strings.HasSuffix(u.Path, "/events") {
+		if u, err := url.Parse(r.URL); err == nil && strings.HasSuffix(u.Path, suffix) {
 			rs = append(rs, *r)
 		}
 	}
 	return rs
+}
+
+// loseAnswers makes the tab lose the answers to its requests to paths
+// ending in suffix, as a flaky network does: each request reaches the
+// server, which answers, and the page sees the connection reset. The
+// returned func ends it.
+func (tb *tab) loseAnswers(suffix string) (stop func()) {
+	tb.t.Helper()
+	ctx, cancel := context.WithCancel(tb.ctx)
+	paused := make(chan fetch.RequestID, 16)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ev, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- ev.RequestID // a listener may not send commands
+		}
+	}); err != nil {
+		tb.t.Fatalf("%s: listen: %v", tb.name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case id := <-paused:
+				chromedp.Call(tb.ctx, fetch.FailRequest, fetch.FailRequestParams{
+					RequestID: id, ErrorReason: network.ErrorReasonConnectionReset})
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	tb.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: "*" + suffix, RequestStage: fetch.RequestStageResponse}}})
+		return err
+	}))
+	return func() {
+		tb.t.Helper()
+		tb.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{})
+			return err
+		}))
+		cancel()
+		<-done
+	}
 }
 
 // do runs actions in the tab and fails the test on error.

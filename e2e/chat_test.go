@@ -498,3 +498,48 @@ func TestWithoutJavaScript(t *testing.T) {
 		t.Errorf("without JavaScript the page opened event streams: %v", reqs)
 	}
 }
+
+// TestSendTwice: sending one message form twice makes one message. Enter
+// pressed twice fast sends once; and when the answer to a post is lost on
+// the way back, so that the page says "Not sent" although the server
+// stored it, sending again (the same form, the same client_id) stores
+// nothing new. The message shows once, live and after a reload.
+func TestSendTwice(t *testing.T) {
+	srv := startServer(t)
+	ann := newPerson(t, srv, "ann")
+	ann.register("ann")
+
+	const twice = "Enter pressed twice."
+	ann.compose(twice)
+	ann.pressEnter()
+	ann.pressEnter()
+	ann.waitMessage(twice, deliveryLimit)
+
+	const lost = "The answer to this one got lost."
+	ann.allow("htmx:sendError", "htmx:afterRequest", "ERR_CONNECTION_RESET")
+	stop := ann.loseAnswers("/rooms/general/messages")
+	ann.compose(lost)
+	ann.pressEnter()
+	ann.waitJS(5*time.Second, `((document.getElementById("body-error") || {}).textContent || "").indexOf("Not sent") === 0`,
+		"say the message was not sent")
+	ann.waitMessage(lost, deliveryLimit) // it was: the stream brings it
+	stop()
+	ann.pressEnter()
+	ann.waitJS(deliveryLimit, `document.getElementById("body").value === "" && !document.getElementById("body").readOnly`,
+		"send the message again and empty the composer")
+	time.Sleep(300 * time.Millisecond) // time for a duplicate to show, if one came
+
+	if posts := ann.requestsTo("/rooms/general/messages"); len(posts) != 3 {
+		t.Errorf("the page posted %d times (%+v); want 3: once for the double Enter, twice for the lost answer", len(posts), posts)
+	}
+	for _, reload := range []bool{false, true} {
+		if reload {
+			ann.do(chromedp.Reload())
+		}
+		for _, body := range []string{twice, lost} {
+			if n := ann.count(body); n != 1 {
+				t.Errorf("reload=%v: the page shows %q %d times; want 1", reload, body, n)
+			}
+		}
+	}
+}

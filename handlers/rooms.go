@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"strings"
@@ -54,12 +55,17 @@ func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, roo
 	}
 	v.Room, v.Rooms, v.Me, v.Messages, v.Online = room, names, currentUser(r), msgs, a.presence.online(room)
 	v.Composer.Room, v.Rename.Room = room, room
+	if v.Composer.ClientID == "" {
+		v.Composer.ClientID = newClientID()
+	}
 	a.render(w, r, status, views.RoomPage(v))
 }
 
 // postMessage stores a message. The message reaches the room's streams,
 // the sender's included, from the store's commit hook; the answer is a
-// redirect to the room, or for htmx an empty composer.
+// redirect to the room, or for htmx an empty composer with a new client id.
+// A client_id the user already sent to the room stores nothing new and
+// gets the same answer, so a form sent twice makes one message.
 func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	room, err := a.room(r)
 	if err != nil {
@@ -72,8 +78,14 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	me := currentUser(r)
 	raw := r.PostForm.Get("body")
+	clientID, hasClientID := r.PostForm.Get("client_id"), r.PostForm.Has("client_id")
 	fail := func(status int, msg string) {
 		f := views.ComposerForm{Room: room, Body: raw, Error: msg}
+		if store.ValidateClientID(clientID) == nil {
+			f.ClientID = clientID // nothing was stored: the same form may go again
+		} else {
+			f.ClientID = newClientID()
+		}
 		if isHTMX(r) {
 			a.render(w, r, status, views.Composer(f))
 			return
@@ -82,27 +94,48 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	body := store.NormalizeBody(raw)
 	var fe *store.FieldError
-	if err := store.ValidateBody(body); errors.As(err, &fe) {
+	err = store.ValidateBody(body)
+	if err == nil && hasClientID {
+		err = store.ValidateClientID(clientID)
+	}
+	if errors.As(err, &fe) {
 		fail(http.StatusUnprocessableEntity, fe.Message)
 		return
 	}
-	if ok, wait := a.limits.allowPost(me.ID, a.store.Now()); !ok {
+	if ok, wait := a.limits.allowPost(me.ID, a.store.Now()); !ok && !a.sentBefore(r, room, me.ID, clientID) {
 		setRetryAfter(w, wait)
 		fail(http.StatusTooManyRequests, "You are sending messages too fast. Wait a moment and send again.")
 		return
 	}
 	_, err = a.store.CreateMessage(r.Context(), store.Message{
-		Room: room, UserID: me.ID, Kind: store.KindText, Author: me.Handle, Body: body,
+		Room: room, UserID: me.ID, Kind: store.KindText, Author: me.Handle, Body: body, ClientID: clientID,
 	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	if isHTMX(r) {
-		a.render(w, r, http.StatusOK, views.Composer(views.ComposerForm{Room: room}))
+		a.render(w, r, http.StatusOK, views.Composer(views.ComposerForm{Room: room, ClientID: newClientID()}))
 		return
 	}
 	http.Redirect(w, r, "/rooms/"+room, http.StatusSeeOther)
+}
+
+// sentBefore reports whether the user already sent clientID to room. A
+// throttled repeat of a message that was stored is answered as the first
+// was; only a post the limiter refused pays for the look-up.
+func (a *App) sentBefore(r *http.Request, room string, userID int64, clientID string) bool {
+	if clientID == "" {
+		return false
+	}
+	_, err := a.store.SentMessage(r.Context(), room, userID, clientID)
+	return err == nil
+}
+
+// newClientID returns a fresh client id for a message form: at least 128
+// random bits in base32 (A-Z, 2-7), well within the client id rules.
+func newClientID() string {
+	return rand.Text()
 }
 
 // createRoom creates a room (or finds it) and goes there.

@@ -32,6 +32,10 @@ type batcher struct {
 	once sync.Once
 }
 
+func newJob(ctx context.Context, fn func(*sql.Tx) ([]Message, error)) *job {
+	return &job{ctx: ctx, run: fn, reply: make(chan struct{})}
+}
+
 func newBatcher(s *Store) *batcher {
 	b := &batcher{s: s, jobs: make(chan *job), quit: make(chan struct{}), done: make(chan struct{})}
 	go b.loop()
@@ -41,7 +45,7 @@ func newBatcher(s *Store) *batcher {
 // do runs fn in a write transaction shared with other writers and waits for
 // the commit. fn's error rolls back only fn's own statements.
 func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) ([]Message, error)) error {
-	j := &job{ctx: ctx, run: fn, reply: make(chan struct{})}
+	j := newJob(ctx, fn)
 	select {
 	case b.jobs <- j:
 	case <-b.quit:

@@ -15,6 +15,7 @@ const (
 	PasswordMaxLen = 256  // bytes
 	BodyMaxLen     = 4000 // Unicode code points, after trimming
 	RoomNameMaxLen = 32
+	ClientIDMaxLen = 64 // ASCII characters
 )
 
 // GeneralRoom is the room that always exists.
@@ -105,6 +106,10 @@ type Message struct {
 	Author    string // the author's handle when the message was stored
 	Body      string
 	CreatedAt time.Time
+	// ClientID, when set, names the form the message was sent from: a
+	// second message with the same ClientID by the same user in the same
+	// room is never stored. See ValidateClientID.
+	ClientID string
 }
 
 // System reports whether m is a notice rather than something a user wrote.
@@ -123,6 +128,21 @@ func ValidateBody(body string) error {
 	}
 	if n := utf8.RuneCountInString(body); n > BodyMaxLen {
 		return &FieldError{"body", fmt.Sprintf("A message has at most %d characters; this one has %d.", BodyMaxLen, n)}
+	}
+	return nil
+}
+
+// ValidateClientID checks the client id of a message form: 1–64 ASCII
+// letters, digits, '_' and '-'.
+func ValidateClientID(id string) error {
+	if id == "" || len(id) > ClientIDMaxLen {
+		return &FieldError{"client_id", "This form has expired. Reload the page and send your message again."}
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return &FieldError{"client_id", "This form was changed. Reload the page and send your message again."}
+		}
 	}
 	return nil
 }

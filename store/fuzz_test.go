@@ -57,3 +57,20 @@ func FuzzValidateBody(f *testing.F) {
 		}
 	})
 }
+
+var clientIDRule = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func FuzzValidateClientID(f *testing.F) {
+	for _, s := range []string{"", "a", "Zx_-09", "has space", "a.b", "é", "a\x00", strings.Repeat("k", 64), strings.Repeat("k", 65)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		err := ValidateClientID(id)
+		if want := clientIDRule.MatchString(id); (err == nil) != want {
+			t.Fatalf("ValidateClientID(%q) = %v; the rule says valid=%v", id, err, want)
+		}
+		if err != nil && err.(*FieldError).Message == "" {
+			t.Fatal("an error without a message for the person")
+		}
+	})
+}

@@ -65,6 +65,10 @@ func (s *Store) CreateRoom(ctx context.Context, name string) (Room, error) {
 // CreateMessage validates and stores m, setting its ID and time. It returns
 // once the message is committed and handed to the AfterCommit hook.
 // Concurrent calls share transactions (group commit).
+//
+// When m has a ClientID that its author already sent to the room, nothing
+// new is stored or handed to AfterCommit: CreateMessage returns the message
+// stored the first time, even when both arrive in the same transaction.
 func (s *Store) CreateMessage(ctx context.Context, m Message) (Message, error) {
 	if m.Kind == "" {
 		m.Kind = KindText
@@ -74,38 +78,87 @@ func (s *Store) CreateMessage(ctx context.Context, m Message) (Message, error) {
 			return Message{}, err
 		}
 	}
+	if m.ClientID != "" {
+		if err := ValidateClientID(m.ClientID); err != nil {
+			return Message{}, err
+		}
+	}
 	m.CreatedAt = s.now()
 	room, err := s.Room(ctx, m.Room)
 	if err != nil {
 		return Message{}, err
 	}
 	var stored Message
-	err = s.posts.do(ctx, func(tx *sql.Tx) ([]Message, error) {
-		var err error
-		stored, err = s.insertMessage(ctx, tx, room.ID, m)
-		if err != nil {
-			return nil, err
-		}
-		return []Message{stored}, nil
-	})
-	if err != nil {
+	if err := s.posts.do(ctx, s.writeMessage(ctx, room.ID, m, &stored)); err != nil {
 		return Message{}, wrap("create message", err)
 	}
 	return stored, nil
 }
 
-func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, roomID int64, m Message) (Message, error) {
-	var userID sql.NullInt64
-	if m.UserID != 0 {
-		userID = sql.NullInt64{Int64: m.UserID, Valid: true}
+// writeMessage is the writer's job for CreateMessage: it stores m in room
+// roomID and sets *stored to it, or to the message sent before with m's
+// ClientID. Only a newly stored message is returned, to be published.
+func (s *Store) writeMessage(ctx context.Context, roomID int64, m Message, stored *Message) func(*sql.Tx) ([]Message, error) {
+	return func(tx *sql.Tx) ([]Message, error) {
+		var err error
+		*stored, err = s.insertMessage(ctx, tx, roomID, m)
+		if errors.Is(err, sql.ErrNoRows) && m.ClientID != "" {
+			// Sent before, perhaps earlier in this very transaction: that
+			// message is the answer, and it was (or will be) published once.
+			*stored, err = s.sentMessage(ctx, tx, roomID, m)
+			return nil, err
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []Message{*stored}, nil
 	}
+}
+
+func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, roomID int64, m Message) (Message, error) {
 	err := tx.StmtContext(ctx, s.stmts.insertMessage).QueryRowContext(ctx,
-		roomID, userID, m.Kind, m.Author, m.Body, m.CreatedAt).Scan(&m.ID)
+		roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt, nullString(m.ClientID)).Scan(&m.ID)
 	if err != nil {
 		return Message{}, err
 	}
 	return m, nil
 }
+
+// sentMessage returns the message that m's author sent to the room with
+// m's ClientID. A nil tx reads outside the writer.
+func (s *Store) sentMessage(ctx context.Context, tx *sql.Tx, roomID int64, m Message) (Message, error) {
+	st := s.stmts.sentMessage
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	sent := Message{Room: m.Room, UserID: m.UserID, ClientID: m.ClientID}
+	err := st.QueryRowContext(ctx, m.UserID, roomID, m.ClientID).
+		Scan(&sent.ID, &sent.Kind, &sent.Author, &sent.Body, &sent.CreatedAt)
+	if err != nil {
+		return Message{}, err
+	}
+	return sent, nil
+}
+
+// SentMessage returns the message that user userID sent to room with the
+// given client id, or ErrNotFound.
+func (s *Store) SentMessage(ctx context.Context, room string, userID int64, clientID string) (Message, error) {
+	r, err := s.Room(ctx, room)
+	if err != nil {
+		return Message{}, err
+	}
+	m, err := s.sentMessage(ctx, nil, r.ID, Message{Room: room, UserID: userID, ClientID: clientID})
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, ErrNotFound
+	} else if err != nil {
+		return Message{}, wrap("sent message", err)
+	}
+	return m, nil
+}
+
+func nullInt(n int64) sql.NullInt64 { return sql.NullInt64{Int64: n, Valid: n != 0} }
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 // LatestMessages returns the newest limit messages of room, oldest first.
 func (s *Store) LatestMessages(ctx context.Context, room string, limit int) ([]Message, error) {

@@ -9,8 +9,8 @@ import (
 // stmts are the statements on the hot paths (every request, every post),
 // prepared once so SQLite does not parse them again on every call.
 type stmts struct {
-	login, room, insertMessage     *sql.Stmt
-	savepoint, rollbackTo, release *sql.Stmt
+	login, room, insertMessage, sentMessage *sql.Stmt
+	savepoint, rollbackTo, release          *sql.Stmt
 }
 
 const (
@@ -18,10 +18,16 @@ const (
 		SELECT l.created_at, l.seen_at, u.id, u.handle, u.created_at
 		FROM logins l JOIN users u ON u.id = l.user_id
 		WHERE l.token = ?`
+	// A message whose client_id its author already sent to the room is
+	// not inserted, and returns no row.
 	insertMessageQuery = `
-		INSERT INTO messages (room_id, user_id, kind, author, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+		INSERT INTO messages (room_id, user_id, kind, author, body, created_at, client_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, room_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
 		RETURNING id`
+	sentMessageQuery = `
+		SELECT id, kind, author, body, created_at FROM messages
+		WHERE user_id = ? AND room_id = ? AND client_id = ?`
 )
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -32,6 +38,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.login, loginQuery},
 		{&s.stmts.room, `SELECT id FROM rooms WHERE name = ?`},
 		{&s.stmts.insertMessage, insertMessageQuery},
+		{&s.stmts.sentMessage, sentMessageQuery},
 		{&s.stmts.savepoint, `SAVEPOINT job`},
 		{&s.stmts.rollbackTo, `ROLLBACK TO job`},
 		{&s.stmts.release, `RELEASE job`},
