@@ -75,6 +75,9 @@ func TestSendTwiceStoresOnce(t *testing.T) {
 
 	t.Run("WithoutJavaScript", func(t *testing.T) {
 		s := bob.open(events)
+		if m := s.nextMessage(); !m.system || m.body != "Bob joined" {
+			t.Fatalf("stream began with %+v; want Bob's join notice", m) // it comes on its own time
+		}
 		id := formClientID(t, ann.get("/rooms/general").doc(t))
 		ann.send("general", "once", id).wantRedirect(t, "/rooms/general")
 		ann.send("general", "once", id).wantRedirect(t, "/rooms/general")
