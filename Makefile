@@ -27,7 +27,8 @@ race:
 # keeping go to the package's testdata/fuzz, where plain `go test` replays them.
 FUZZTIME ?= 15s
 FUZZ_TARGETS := ./hub:FuzzEncode ./handlers:FuzzMessageFrame \
-	./store:FuzzValidateHandle ./store:FuzzValidatePassword ./store:FuzzValidateBody
+	./store:FuzzValidateHandle ./store:FuzzValidatePassword ./store:FuzzValidateBody \
+	./store:FuzzMatchQuery
 
 ## fuzz: run every fuzz target for FUZZTIME (default 15s)
 fuzz:

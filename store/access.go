@@ -36,3 +36,25 @@ func (s *Store) CanRead(ctx context.Context, userID int64, name string) (Room, e
 	}
 	return r, nil
 }
+
+// ReadableRooms returns the rooms user userID may read, by name.
+func (s *Store) ReadableRooms(ctx context.Context, userID int64) ([]Room, error) {
+	cond, args := readableBy("r.id", userID)
+	rows, err := s.DB.QueryContext(ctx, `SELECT r.id, r.name FROM rooms r WHERE `+cond+` ORDER BY r.name`, args...)
+	if err != nil {
+		return nil, wrap("readable rooms", err)
+	}
+	defer rows.Close()
+	var rooms []Room
+	for rows.Next() {
+		var r Room
+		if err := rows.Scan(&r.ID, &r.Name); err != nil {
+			return nil, wrap("readable rooms", err)
+		}
+		rooms = append(rooms, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("readable rooms", err)
+	}
+	return rooms, nil
+}
