@@ -285,7 +285,7 @@ func RoomPage(v RoomView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			for i, m := range v.Messages {
-				templ_7745c5c3_Err = messageItem(m, continues(v.Messages, i), m.ID == v.At.Around).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = messageItem(m, continues(v.Messages, i) && m.ID != v.At.Around, m.ID == v.At.Around).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

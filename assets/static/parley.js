@@ -156,6 +156,13 @@
 
   document.addEventListener("DOMContentLoaded", init);
 
+  // The browser scrolls to the address's #msg-N after the page loaded,
+  // to the top of the box; put the message in the middle again.
+  window.addEventListener("load", function () {
+    var target = list && list.querySelector(".target");
+    if (target) target.scrollIntoView({ block: "center" });
+  });
+
   // Live events
 
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
