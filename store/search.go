@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,6 +27,13 @@ const (
 	maxTermLen = 64
 )
 
+// minPrefixLen is the length from which a word also finds longer words.
+// Shorter words ("a", "to", "db") are matched whole: as prefixes they
+// would match a large part of every language's words, and merging all
+// their lists of messages costs up to hundreds of milliseconds in a large
+// database, to find what nobody asked for.
+const minPrefixLen = 3
+
 // isTokenRune reports whether the FTS5 unicode61 tokenizer keeps r in a
 // word (its default categories, L* N* Co); every other character separates
 // words.
@@ -33,8 +42,8 @@ func isTokenRune(r rune) bool {
 }
 
 // MatchQuery returns the FTS5 query that finds the messages containing
-// every word of q, each as a prefix ("deploy" finds "deployment"), or ""
-// when q has no word at all. Each white-space separated word becomes one
+// every word of q, each as a prefix ("deploy" finds "deployment") when it
+// has at least minPrefixLen letters, or "" when q has no word at all. Each white-space separated word becomes one
 // quoted phrase ("don't" is the phrase "don t", as the tokenizer splits
 // the text), with embedded quotes doubled, followed by '*'. Characters the
 // tokenizer does not keep in words (and invalid UTF-8) become spaces inside
@@ -67,7 +76,10 @@ func MatchQuery(q string) string {
 		}
 		b.WriteByte('"')
 		b.WriteString(strings.ReplaceAll(w, `"`, `""`))
-		b.WriteString(`"*`)
+		b.WriteByte('"')
+		if n >= minPrefixLen {
+			b.WriteByte('*')
+		}
 		terms++
 	}
 	return b.String()
@@ -161,6 +173,24 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
 		p.Next = p.Results[SearchPageSize-1].ID
 	}
 	return p, nil
+}
+
+// indexPendingSQL indexes the messages stored in the transaction so far, in
+// one statement (see migration 0003), and empties the queue.
+const indexPendingSQL = `
+	INSERT INTO messages_fts (rowid, body)
+		SELECT m.id, m.body FROM messages_fts_pending p JOIN messages m ON m.id = p.id;
+	DELETE FROM messages_fts_pending`
+
+// indexPending adds the messages stored in tx to the search index. The
+// writer (batcher.runTx) runs it before every commit, so every committed
+// message is searchable; a message stored by any other path would wait
+// for the writer's next commit.
+func indexPending(tx *sql.Tx) error {
+	if _, err := tx.Exec(indexPendingSQL); err != nil {
+		return fmt.Errorf("index new messages: %w", err)
+	}
+	return nil
 }
 
 // searchSQL returns the query of a search page and its arguments: match in

@@ -237,7 +237,7 @@ func SearchPage(v SearchView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</select></div><button type=\"submit\" class=\"primary\">Search</button></div><p class=\"hint\" id=\"search-hint\">Finds messages with every word; a word also finds longer words that begin with it. Case and accents do not matter.</p></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</select></div><button type=\"submit\" class=\"primary\">Search</button></div><p class=\"hint\" id=\"search-hint\">Finds messages with every word; a word of three letters or more also finds longer words that begin with it. Case and accents do not matter.</p></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
