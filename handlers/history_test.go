@@ -61,6 +61,8 @@ func TestHistoryPages(t *testing.T) {
 		{"AfterReachesEnd", fmt.Sprint("?after=", ids[100]), ids[101:], fmt.Sprint("/rooms/general?before=", ids[101]), "", 0},
 		{"Around", fmt.Sprint("?around=", ids[60]), ids[35:85],
 			fmt.Sprint("/rooms/general?before=", ids[35]), fmt.Sprint("/rooms/general?after=", ids[84]), ids[60]},
+		{"AfterAll", "?after=9223372036854775807", nil, "/rooms/general?before=9223372036854775807", "", 0},
+		{"BeforeAll", "?before=1", nil, "", "/rooms/general", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,11 +82,16 @@ func TestHistoryPages(t *testing.T) {
 			if _, live := d.Find("#app").Attr("data-sse-connect"); live != latest {
 				t.Errorf("page has a stream: %v; want %v", live, latest)
 			}
-			if got := d.Find(`.history-end a[href="/rooms/general"]`).Length() == 1; got == latest {
+			if got := d.Find(`.history-end a[href="/rooms/general"]`).Length() > 0; got == latest {
 				t.Errorf("link to the latest page: %v; want %v", got, !latest)
 			}
 			if _, htmx := d.Find("#composer").Attr("data-hx-post"); htmx != latest {
 				t.Errorf("composer posts with htmx: %v; want %v", htmx, latest)
+			}
+			for _, href := range []string{tt.prev, tt.next} {
+				if href != "" {
+					c.get(href).wantStatus(t, http.StatusOK)
+				}
 			}
 			targets := d.Find("#messages .target")
 			if tt.target == 0 && targets.Length() != 0 || tt.target != 0 &&

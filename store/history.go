@@ -34,22 +34,6 @@ type Page struct {
 	Older, Newer bool
 }
 
-// First returns the id of the oldest message shown, or 0.
-func (p Page) First() int64 {
-	if len(p.Messages) == 0 {
-		return 0
-	}
-	return p.Messages[0].ID
-}
-
-// Last returns the id of the newest message shown, or 0.
-func (p Page) Last() int64 {
-	if len(p.Messages) == 0 {
-		return 0
-	}
-	return p.Messages[len(p.Messages)-1].ID
-}
-
 // History returns the page of room that c asks for. Around a message that
 // is not in room it answers ErrNotFound. Reading rights are the caller's
 // to check (CanRead).
