@@ -28,7 +28,7 @@ race:
 FUZZTIME ?= 15s
 FUZZ_TARGETS := ./hub:FuzzEncode ./handlers:FuzzMessageFrame \
 	./store:FuzzValidateHandle ./store:FuzzValidatePassword ./store:FuzzValidateBody \
-	./store:FuzzValidateClientID
+	./store:FuzzValidateClientID ./store:FuzzMatchQuery
 
 ## fuzz: run every fuzz target for FUZZTIME (default 15s)
 fuzz:

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"testing"
@@ -36,6 +38,8 @@ func TestMarkup(t *testing.T) {
 		"room-empty-post":  ann.postForm("/rooms/general/messages", url.Values{"body": {"  "}}, http.StatusUnprocessableEntity),
 		"room-rename-bad":  ann.postForm("/profile", url.Values{"handle": {"no spaces"}}, http.StatusUnprocessableEntity),
 	}
+	ann.say("general", "Search me: <b>bold</b> café")
+	maps.Copy(pages, historyPages(t, ann))
 	ann.postForm("/logout", url.Values{}, http.StatusSeeOther)
 	pages["login-signed-out"] = ann.get("/login", http.StatusOK)
 	checkMarkup(t, pages)
@@ -43,8 +47,9 @@ func TestMarkup(t *testing.T) {
 
 // TestAccessibility runs axe-core and the touch target check on every page
 // in light and dark mode: the sign-in and registration forms, both with an
-// error, and the room with messages, its account menu open, on a desktop
-// and on a 360 px wide phone.
+// error, the room with messages, its account menu open, a page of older
+// messages around one, and search with results, on a desktop and on a
+// 360 px wide phone.
 func TestAccessibility(t *testing.T) {
 	srv := startServer(t)
 	seedConversation(t, srv)
@@ -68,6 +73,7 @@ func TestAccessibility(t *testing.T) {
 			tb.judge("room")
 			tb.do(chromedp.Click(chromedp.CSS("#account-toggle")))
 			tb.judge("room with the account menu open")
+			tb.judgeHistoryAndSearch()
 
 			phone := newPerson(t, srv, "phone-"+scheme, withScheme(scheme), withViewport(360, 740))
 			phone.signIn("priya")
@@ -75,6 +81,26 @@ func TestAccessibility(t *testing.T) {
 			if w := eval[float64](phone, `document.documentElement.scrollWidth`); w > 360 {
 				t.Errorf("on a 360 px wide phone the room is %v px wide", w)
 			}
+			phone.judgeHistoryAndSearch()
 		})
+	}
+}
+
+// judgeHistoryAndSearch judges a page around a message (highlighted, with
+// links to older and newer messages) and the search page with results,
+// and checks that neither is wider than the screen.
+func (tb *tab) judgeHistoryAndSearch() {
+	tb.t.Helper()
+	ids := eval[[]int64](tb, `Array.from(document.querySelectorAll("#messages > li")).map(function (li) { return Number(li.dataset.id); })`)
+	tb.goTo(fmt.Sprint("/rooms/general?around=", ids[len(ids)/2]))
+	tb.judge("room around a message")
+	tb.goTo("/search?q=the")
+	if !tb.has(".result mark") {
+		tb.t.Fatalf("%s: searching for \"the\" found nothing marked", tb.name)
+	}
+	tb.judge("search results")
+	width := eval[float64](tb, `window.innerWidth`)
+	if w := eval[float64](tb, `document.documentElement.scrollWidth`); w > width {
+		tb.t.Errorf("%s: the search page is %v px wide on a %v px screen", tb.name, w, width)
 	}
 }

@@ -64,6 +64,8 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client went away
 	case errors.Is(err, store.ErrNotFound):
 		status, title, msg = http.StatusNotFound, "Not found", "There is nothing here. Check the address."
+	case errors.Is(err, errBadRequest):
+		status, title, msg = http.StatusBadRequest, "Not a page", "That address asks for something Parley does not have. Check the address."
 	case errors.As(err, &tooBig):
 		w.Header().Set("Connection", "close")
 		status, title, msg = http.StatusRequestEntityTooLarge, "Too large", "That request is too large (at most 1 MiB)."

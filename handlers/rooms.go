@@ -11,35 +11,45 @@ import (
 	"parley/views"
 )
 
-// room returns the room named in the request path, or ErrNotFound.
+// room returns the room named in the request path when the signed-in user
+// may read it, or ErrNotFound.
 func (a *App) room(r *http.Request) (string, error) {
-	name := r.PathValue("room")
-	if store.ValidateRoomName(name) != nil {
-		return "", store.ErrNotFound
-	}
-	if _, err := a.store.Room(r.Context(), name); err != nil {
+	rm, err := a.store.CanRead(r.Context(), currentUser(r).ID, r.PathValue("room"))
+	if err != nil {
 		return "", err
 	}
-	return name, nil
+	return rm.Name, nil
 }
 
+// showRoom shows a room page: the latest, or one of its history (cursor).
 func (a *App) showRoom(w http.ResponseWriter, r *http.Request) {
 	room, err := a.room(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.renderRoom(w, r, http.StatusOK, room, views.RoomView{})
+	at, err := cursor(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.renderRoom(w, r, http.StatusOK, room, views.RoomView{At: at})
 }
 
 // renderRoom writes the room page (of "general" when room is empty) with
-// the forms as v holds them; it fills in the rest of v.
+// the page of messages v.At asks for and the forms as v holds them; it
+// fills in the rest of v.
 func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, room string, v views.RoomView) {
 	if room == "" {
 		room = store.GeneralRoom
 	}
 	ctx := r.Context()
-	msgs, err := a.store.LatestMessages(ctx, room, store.PageSize)
+	rm, err := a.store.Room(ctx, room)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	page, err := a.store.History(ctx, rm, v.At)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -53,7 +63,8 @@ func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, roo
 	for i, rm := range rooms {
 		names[i] = rm.Name
 	}
-	v.Room, v.Rooms, v.Me, v.Messages, v.Online = room, names, currentUser(r), msgs, a.presence.online(room)
+	v.Room, v.Rooms, v.Me, v.Messages, v.Online = room, names, currentUser(r), page.Messages, a.presence.online(room)
+	v.Older, v.Newer = page.Older, page.Newer
 	v.Composer.Room, v.Rename.Room = room, room
 	if v.Composer.ClientID == "" {
 		v.Composer.ClientID = newClientID()

@@ -132,5 +132,8 @@ func (b *batcher) runTx(batch []*job) error {
 			return err
 		}
 	}
+	if err := indexPending(tx); err != nil {
+		return err
+	}
 	return tx.Commit()
 }

@@ -117,14 +117,29 @@
       .catch(function () { /* the server is down; the stream keeps retrying */ });
   }
 
+  // showStart scrolls where the page begins to be read: the message it was
+  // opened at, the oldest message of a page of newer ones, or the newest.
+  function showStart() {
+    var target = list.querySelector(".target");
+    if (target) {
+      target.scrollIntoView({ block: "center" });
+      stick = nearBottom();
+    } else if (app.dataset.page === "after") {
+      scroller.scrollTop = 0;
+      stick = false;
+    } else {
+      scrollToEnd();
+    }
+  }
+
   function init() {
+    localTimes(document);
     app = $("app");
     list = $("messages");
     scroller = $("scroller");
     if (!app || !list || !scroller) return;
-    localTimes(document);
     markMe();
-    scrollToEnd();
+    showStart();
     scroller.addEventListener("scroll", function () {
       stick = nearBottom();
       if (stick) showJump(false);
@@ -140,6 +155,13 @@
   }
 
   document.addEventListener("DOMContentLoaded", init);
+
+  // The browser scrolls to the address's #msg-N after the page loaded,
+  // to the top of the box; put the message in the middle again.
+  window.addEventListener("load", function () {
+    var target = list && list.querySelector(".target");
+    if (target) target.scrollIntoView({ block: "center" });
+  });
 
   // Live events
 
@@ -189,6 +211,35 @@
     // The server ended the stream with a logout event: this session is
     // signed out, so stop here and say so.
     if (e.detail && e.detail.type === "message") showSignedOut();
+  });
+
+  // Older messages: the link at the top of the list loads them in place
+  // when it scrolls into view (htmx, see olderLink in views/room.templ).
+  // The messages the reader sees stay where they are on the screen: the
+  // first message before the swap is measured, and the list scrolled by as
+  // much as it moved.
+
+  var olderAnchor = null;
+
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var a = e.detail && e.detail.elt;
+    if (!list || !a || a.getAttribute("rel") !== "prev") return;
+    var first = list.firstElementChild;
+    olderAnchor = first ? { el: first, top: first.getBoundingClientRect().top } : null;
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!olderAnchor) return;
+    var a = olderAnchor;
+    olderAnchor = null;
+    scroller.scrollTop += a.el.getBoundingClientRect().top - a.top;
+    localTimes(list);
+    group(a.el);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var a = e.detail && e.detail.elt;
+    if (a && a.getAttribute && a.getAttribute("rel") === "prev" && !e.detail.successful) olderAnchor = null;
   });
 
   // The composer
