@@ -33,7 +33,7 @@ type firstShown struct {
 // answer that, measures the oldest message shown.
 const scrollTopJS = `(function () {
   document.getElementById("scroller").scrollTop = 0;
-  var li = document.querySelector("#messages > li");
+  var li = document.querySelector("#messages > li[data-id]");
   return {id: Number(li.dataset.id), top: li.getBoundingClientRect().top};
 })()`
 
@@ -55,7 +55,7 @@ func TestScrollUpLoadsOlder(t *testing.T) {
 		}
 		before := len(tb.messages())
 		was := eval[firstShown](tb, scrollTopJS)
-		tb.waitJS(actionTimeout, fmt.Sprintf(`document.querySelectorAll("#messages > li").length > %d`, before),
+		tb.waitJS(actionTimeout, fmt.Sprintf(`document.querySelectorAll("#messages > li[data-id]").length > %d`, before),
 			"load older messages at the top")
 		if got := eval[float64](tb, fmt.Sprintf(`document.getElementById("msg-%d").getBoundingClientRect().top`, was.ID)); got < was.Top-2 || got > was.Top+2 {
 			t.Errorf("load %d: the message at the top moved from %v to %v px", loaded, was.Top, got)

@@ -91,7 +91,7 @@ func TestAccessibility(t *testing.T) {
 // and checks that neither is wider than the screen.
 func (tb *tab) judgeHistoryAndSearch() {
 	tb.t.Helper()
-	ids := eval[[]int64](tb, `Array.from(document.querySelectorAll("#messages > li")).map(function (li) { return Number(li.dataset.id); })`)
+	ids := eval[[]int64](tb, `Array.from(document.querySelectorAll("#messages > li[data-id]")).map(function (li) { return Number(li.dataset.id); })`)
 	tb.goTo(fmt.Sprint("/rooms/general?around=", ids[len(ids)/2]))
 	tb.judge("room around a message")
 	tb.goTo("/search?q=the")

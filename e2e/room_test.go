@@ -22,7 +22,7 @@ type shown struct {
 }
 
 // shownJS lists the page's messages through the contract's hooks.
-const shownJS = `Array.from(document.querySelectorAll("#messages > li")).map(function (li) {
+const shownJS = `Array.from(document.querySelectorAll("#messages > li[data-id]")).map(function (li) {
   var a = li.querySelector(".author"), b = li.querySelector(".body");
   return {id: Number(li.dataset.id), domID: li.id, author: a ? a.textContent : "",
     body: b ? b.textContent : "", system: li.classList.contains("system")};

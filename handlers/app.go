@@ -74,6 +74,7 @@ type App struct {
 	hub      *hub.Hub
 	broker   hub.Broker
 	presence *presence
+	personal *personal
 	limits   *limiter
 	log      *slog.Logger
 	sstore   *sqlite3store.SQLite3Store
@@ -99,6 +100,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	a.sessions.Codec = sessionCodec{}
 
 	a.presence = newPresence(a, cfg)
+	a.personal = newPersonal(a)
 	hc := cfg.Hub
 	hc.Observer = a.presence
 	hc.CheckSessions = a.liveSessions
@@ -120,7 +122,13 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("POST /login", a.login)
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.Handle("POST /profile", a.requireUser(a.rename))
+	mux.Handle("GET /rooms", a.requireUser(a.directory))
 	mux.Handle("POST /rooms", a.requireUser(a.createRoom))
+	mux.Handle("POST /rooms/{room}/join", a.requireUser(a.join))
+	mux.Handle("POST /rooms/{room}/leave", a.requireUser(a.leave))
+	mux.Handle("POST /rooms/{room}/members", a.requireUser(a.addMember))
+	mux.Handle("GET /dm/{handle}", a.requireUser(a.direct))
+	mux.Handle("GET /mentions", a.requireUser(a.mentions))
 	mux.Handle("GET /rooms/{room}", a.requireUser(a.showRoom))
 	mux.Handle("POST /rooms/{room}/messages", a.requireUser(a.postMessage))
 	mux.Handle("GET /rooms/{room}/events", a.requireStreamUser(a.streamEvents))
@@ -148,6 +156,7 @@ func (a *App) Handler() http.Handler {
 func (a *App) Shutdown() {
 	a.shutdown.Do(func() {
 		a.presence.stop()
+		a.personal.stop()
 		a.hub.Close()
 		a.sstore.StopCleanup()
 	})

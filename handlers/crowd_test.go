@@ -44,19 +44,17 @@ func TestCrowdArrivalIsCheap(t *testing.T) {
 	}
 	t.Logf("opened %d streams in %v", n-1, time.Since(start))
 
+	// The hub's tests time the gap between two lists at its source; here,
+	// over a loaded machine's loopback, only their number and size are
+	// measured, which delivery delays cannot make look better.
 	var lists int
 	var bytes int
-	var last time.Time
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ev := observer.next("presence")
 		now := time.Now()
 		lists++
 		bytes += len(ev.Data)
-		if !last.IsZero() && now.Sub(last) < 900*time.Millisecond {
-			t.Errorf("two online lists %v apart; want a second at least", now.Sub(last))
-		}
-		last = now
 		d, err := goquery.NewDocumentFromReader(strings.NewReader(ev.Data))
 		if err != nil {
 			t.Fatal(err)

@@ -85,6 +85,7 @@ const (
 	left
 	leaveDue
 	publishDue
+	revoke
 )
 
 var _ hub.Observer = (*presence)(nil)
@@ -107,9 +108,11 @@ func (p *presence) Entered(room string, userID int64, handle string) {
 	p.enqueue(presenceEvent{kind: entered, room: room, userID: userID, handle: handle})
 }
 
-// Left is called by the hub when userID's last stream in room closes.
-func (p *presence) Left(room string, userID int64) {
+// Left is called by the hub when userID's last stream in room closes,
+// having been given messages up to lastID: those count as read.
+func (p *presence) Left(room string, userID, lastID int64) {
 	p.enqueue(presenceEvent{kind: left, room: room, userID: userID})
+	p.a.personal.closed(room, userID, lastID)
 }
 
 func (p *presence) enqueue(ev presenceEvent) {
@@ -189,6 +192,8 @@ func (p *presence) handle(ev presenceEvent) {
 		p.mu.Unlock()
 	case leaveDue:
 		p.leave(ev.room, ev.userID, ev.m)
+	case revoke:
+		p.leave(ev.room, ev.userID, nil)
 	case publishDue:
 		p.send(ev.room)
 	}
@@ -251,13 +256,25 @@ func (p *presence) loadSpeakers(room string, rp *roomPresence) {
 	}
 }
 
+// revoked takes userID off room's list at once: they may no longer read
+// it.
+func (p *presence) revoked(room string, userID int64) {
+	p.enqueue(presenceEvent{kind: revoke, room: room, userID: userID})
+}
+
+// leave takes userID off room's list once the grace period of due ran out,
+// unless they came back; with due nil, at once.
 func (p *presence) leave(room string, userID int64, due *member) {
-	present := p.a.hub.Present(room, userID)
+	present := due != nil && p.a.hub.Present(room, userID)
 	p.mu.Lock()
 	rp := p.rooms[room]
-	if rp == nil || rp.members[userID] != due || due.leaving == nil || present {
+	m := rp.memberOf(userID)
+	if m == nil || due != nil && (m != due || due.leaving == nil || present) {
 		p.mu.Unlock()
 		return // came back in time, or left and came back since
+	}
+	if m.leaving != nil {
+		m.leaving.Stop()
 	}
 	online := len(rp.members)
 	delete(rp.members, userID)
@@ -273,7 +290,15 @@ func (p *presence) leave(room string, userID int64, due *member) {
 	if online > p.quiet {
 		return
 	}
-	p.notice(room, store.User{ID: userID, Handle: due.handle}, store.KindLeave, due.handle+" left")
+	p.notice(room, store.User{ID: userID, Handle: m.handle}, store.KindLeave, m.handle+" left")
+}
+
+// memberOf returns userID's entry, or nil (also in a nil room).
+func (rp *roomPresence) memberOf(userID int64) *member {
+	if rp == nil {
+		return nil
+	}
+	return rp.members[userID]
 }
 
 func (p *presence) notice(room string, u store.User, kind, body string) {

@@ -92,7 +92,7 @@ func (r *presenceRig) enter(handles ...string) {
 
 func (r *presenceRig) leave(handles ...string) {
 	for _, h := range handles {
-		r.a.presence.Left(store.GeneralRoom, r.users[h].ID)
+		r.a.presence.Left(store.GeneralRoom, r.users[h].ID, 0)
 	}
 }
 

@@ -1,10 +1,10 @@
 package handlers
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"net/http"
-	"strings"
 
 	"parley/hub"
 	"parley/store"
@@ -12,13 +12,10 @@ import (
 )
 
 // room returns the room named in the request path when the signed-in user
-// may read it, or ErrNotFound.
-func (a *App) room(r *http.Request) (string, error) {
-	rm, err := a.store.CanRead(r.Context(), currentUser(r).ID, r.PathValue("room"))
-	if err != nil {
-		return "", err
-	}
-	return rm.Name, nil
+// may read it, else ErrNotFound: a room they may not read does not exist
+// for them.
+func (a *App) room(r *http.Request) (store.Room, error) {
+	return a.store.CanRead(r.Context(), currentUser(r).ID, r.PathValue("room"))
 }
 
 // showRoom shows a room page: the latest, or one of its history (cursor).
@@ -33,39 +30,61 @@ func (a *App) showRoom(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.renderRoom(w, r, http.StatusOK, room, views.RoomView{At: at})
+	a.renderRoom(w, r, http.StatusOK, room.Name, views.RoomView{At: at})
 }
 
-// renderRoom writes the room page (of "general" when room is empty) with
-// the page of messages v.At asks for and the forms as v holds them; it
-// fills in the rest of v.
-func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, room string, v views.RoomView) {
-	if room == "" {
-		room = store.GeneralRoom
-	}
+// renderRoom writes the room page (of "general" when room is empty, or
+// when the user may not read room) with the page of messages v.At asks for
+// and the forms as v holds them; it fills in the rest of v. Showing a
+// room's latest messages marks them read: the page puts the unread marker
+// before the first message the person had not seen, and their other tabs
+// get their new counts.
+func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, name string, v views.RoomView) {
 	ctx := r.Context()
-	rm, err := a.store.Room(ctx, room)
+	me := currentUser(r)
+	room, err := a.store.CanRead(ctx, me.ID, cmp.Or(name, store.GeneralRoom))
+	if errors.Is(err, store.ErrNotFound) {
+		room, err = a.store.Room(ctx, store.GeneralRoom)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	page, err := a.store.History(ctx, rm, v.At)
+	readID, member, err := a.store.ReadPosition(ctx, room, me.ID)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	rooms, err := a.store.Rooms(ctx)
+	page, err := a.store.History(ctx, room, v.At)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	names := make([]string, len(rooms))
-	for i, rm := range rooms {
-		names[i] = rm.Name
+	if n := len(page.Messages); v.At.Latest() && member && n > 0 && page.Messages[n-1].ID > readID {
+		v.Unread, v.UnreadAfter = true, readID
+		moved, err := a.store.MarkRead(ctx, store.ReadMark{RoomID: room.ID, UserID: me.ID, ID: page.Messages[n-1].ID})
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if len(moved) > 0 {
+			a.personal.changed(me.ID)
+		}
 	}
-	v.Room, v.Rooms, v.Me, v.Messages, v.Online = room, names, currentUser(r), page.Messages, a.presence.online(room)
-	v.Older, v.Newer = page.Older, page.Newer
-	v.Composer.Room, v.Rename.Room = room, room
+	a.personal.keepCursors(me.ID)
+	if v.Rooms, err = a.store.RoomList(ctx, me.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if room.Kind == store.KindDirect {
+		if v.Other, err = a.store.User(ctx, store.OtherPerson(room, me.ID)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	v.Room, v.Kind, v.Member, v.Me, v.Online = room.Name, room.Kind, member, me, a.presence.online(room.Name)
+	v.Messages, v.Older, v.Newer = page.Messages, page.Older, page.Newer
+	v.Composer.Room, v.Rename.Room, v.AddMember.Room = room.Name, room.Name, room.Name
 	if v.Composer.ClientID == "" {
 		v.Composer.ClientID = newClientID()
 	}
@@ -78,11 +97,12 @@ func (a *App) renderRoom(w http.ResponseWriter, r *http.Request, status int, roo
 // A client_id the user already sent to the room stores nothing new and
 // gets the same answer, so a form sent twice makes one message.
 func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
-	room, err := a.room(r)
+	rm, err := a.room(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	room := rm.Name
 	if err := r.ParseForm(); err != nil {
 		a.fail(w, r, err)
 		return
@@ -118,9 +138,17 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusTooManyRequests, "You are sending messages too fast. Wait a moment and send again.")
 		return
 	}
-	_, err = a.store.CreateMessage(r.Context(), store.Message{
-		Room: room, UserID: me.ID, Kind: store.KindText, Author: me.Handle, Body: body, ClientID: clientID,
-	})
+	m := store.Message{Room: room, UserID: me.ID, Kind: store.KindText, Author: me.Handle, Body: body, ClientID: clientID}
+	mentioned, err := a.store.ResolveMentions(r.Context(), rm, body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for _, u := range mentioned {
+		m.Mentions = append(m.Mentions, store.HandleKey(u.Handle))
+		m.MentionIDs = append(m.MentionIDs, u.ID)
+	}
+	_, err = a.store.CreateMessage(r.Context(), m)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -149,40 +177,19 @@ func newClientID() string {
 	return rand.Text()
 }
 
-// createRoom creates a room (or finds it) and goes there.
-func (a *App) createRoom(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	typed := strings.TrimSpace(r.PostForm.Get("name"))
-	name := strings.ToLower(typed)
-	if err := store.ValidateRoomName(name); err != nil {
-		back, _ := a.refererRoom(r) // on failure, the page of general will do
-		a.renderRoom(w, r, http.StatusUnprocessableEntity, back, views.RoomView{
-			NewRoom: views.NewRoomForm{Name: typed, Error: err.(*store.FieldError).Message},
-		})
-		return
-	}
-	if _, err := a.store.CreateRoom(r.Context(), name); err != nil && !errors.Is(err, store.ErrRoomTaken) {
-		a.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/rooms/"+name, http.StatusSeeOther)
-}
-
 // publishMessages is the store's commit hook: each message is rendered
 // into its event frame once, and the frame goes to every stream of its room.
 func (a *App) publishMessages(msgs []store.Message) {
 	for _, m := range msgs {
-		f, err := messageFrame(m)
+		html, err := renderBytes(bgCtx, views.Message(m))
 		if err != nil {
 			a.log.Error("render message", "id", m.ID, "err", err)
 			continue
 		}
-		a.broker.Publish(m.Room, f)
+		a.broker.Publish(m.Room, hub.Encode(m.ID, "message", html))
 		if m.Kind == store.KindText {
 			a.presence.spoke(m.Room, m.UserID, m.ID)
+			a.personal.stored(m, html)
 		}
 	}
 }

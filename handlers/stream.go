@@ -30,11 +30,12 @@ const streamWriteTimeout = 10 * time.Second
 // hub's writers: an idle stream then costs no goroutine and no buffers.
 // Where that is impossible (HTTP/2) the handler's goroutine serves it.
 func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
-	room, err := a.room(r)
+	rm, err := a.room(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	room := rm.Name
 	cursor, hasCursor, err := lastEventID(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)

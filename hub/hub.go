@@ -26,6 +26,13 @@ type Broker interface {
 	// EndSessions sends a logout event to every stream opened with one of
 	// the session tokens and then ends it.
 	EndSessions(tokens ...string)
+	// PublishUser sends f to every stream of one user, whatever its room:
+	// the person's own channel (their room list, their mentions). Such
+	// frames carry no message id.
+	PublishUser(userID int64, f Frame)
+	// EndUserRoom ends the user's streams of room, which they may no
+	// longer read.
+	EndUserRoom(userID int64, room string)
 }
 
 var _ Broker = (*Hub)(nil)
@@ -35,7 +42,8 @@ var _ Broker = (*Hub)(nil)
 // they must return at once (queue the work, do not do it).
 type Observer interface {
 	Entered(room string, userID int64, handle string)
-	Left(room string, userID int64)
+	// Left also tells the newest message the last stream was given.
+	Left(room string, userID, lastID int64)
 }
 
 // Config tunes a Hub. Zero fields take the defaults.
@@ -127,6 +135,7 @@ type Hub struct {
 	mu       sync.RWMutex
 	rooms    map[string]*room
 	sessions map[string][]*Sub // a session has a few streams at most
+	users    map[int64][]*Sub  // every stream of a person, in any room
 	count    int
 	closed   bool
 
@@ -151,6 +160,7 @@ func New(cfg Config) *Hub {
 		cfg:      cfg,
 		rooms:    map[string]*room{},
 		sessions: map[string][]*Sub{},
+		users:    map[int64][]*Sub{},
 		held:     map[*Sub]struct{}{},
 		quit:     make(chan struct{}),
 	}
@@ -191,6 +201,7 @@ func (h *Hub) Subscribe(roomName, token string, userID int64, handle string) (*S
 		h.cfg.Observer.Entered(roomName, userID, handle)
 	}
 	h.sessions[token] = append(h.sessions[token], s)
+	h.users[userID] = append(h.users[userID], s)
 	h.count++
 	return s, nil
 }
@@ -210,16 +221,22 @@ func (h *Hub) remove(s *Sub) {
 	if r.users[s.UserID]--; r.users[s.UserID] == 0 {
 		delete(r.users, s.UserID)
 		if h.cfg.Observer != nil {
-			h.cfg.Observer.Left(s.Room, s.UserID)
+			h.cfg.Observer.Left(s.Room, s.UserID, s.LastID())
 		}
 	}
 	if len(r.subs) == 0 {
 		delete(h.rooms, s.Room)
 	}
-	if ss := slices.DeleteFunc(h.sessions[s.Token], func(o *Sub) bool { return o == s }); len(ss) > 0 {
-		h.sessions[s.Token] = ss
+	removeSub(h.sessions, s.Token, s)
+	removeSub(h.users, s.UserID, s)
+}
+
+// removeSub takes s out of the list m keeps under k.
+func removeSub[K comparable](m map[K][]*Sub, k K, s *Sub) {
+	if ss := slices.DeleteFunc(m[k], func(o *Sub) bool { return o == s }); len(ss) > 0 {
+		m[k] = ss
 	} else {
-		delete(h.sessions, s.Token)
+		delete(m, k)
 	}
 }
 
@@ -235,6 +252,68 @@ func (h *Hub) Publish(roomName string, f Frame) {
 	for s := range r.subs {
 		s.push(f, now)
 	}
+}
+
+// PublishUser queues f on every stream of userID, in every room.
+func (h *Hub) PublishUser(userID int64, f Frame) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	now := time.Now()
+	for _, s := range h.users[userID] {
+		s.push(f, now)
+	}
+}
+
+// EndUserRoom ends userID's streams of room at once; their clients find
+// the room gone when they reconnect.
+func (h *Hub) EndUserRoom(userID int64, roomName string) {
+	h.mu.RLock()
+	var ending []*Sub
+	for _, s := range h.users[userID] {
+		if s.Room == roomName {
+			ending = append(ending, s)
+		}
+	}
+	h.mu.RUnlock()
+	now := time.Now()
+	for _, s := range ending {
+		s.finish(Frame{}, now)
+	}
+}
+
+// Cursors returns, for each room where userID has an open stream, the
+// newest message those streams have been given: what the person has read
+// there while the page was open.
+func (h *Hub) Cursors(userID int64) map[string]int64 {
+	h.mu.RLock()
+	subs := slices.Clone(h.users[userID])
+	h.mu.RUnlock()
+	cursors := map[string]int64{}
+	for _, s := range subs {
+		cursors[s.Room] = max(cursors[s.Room], s.LastID())
+	}
+	return cursors
+}
+
+// Elsewhere returns the people with an open stream who have none in room.
+func (h *Hub) Elsewhere(room string) []int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var ids []int64
+	r := h.rooms[room]
+	for id := range h.users {
+		if r == nil || r.users[id] == 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// UserOnline reports whether userID has an open stream in any room.
+func (h *Hub) UserOnline(userID int64) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.users[userID]) > 0
 }
 
 // SetPresence makes f the online list of room. Every stream of the room

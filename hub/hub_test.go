@@ -360,7 +360,7 @@ type recorder struct {
 func (r *recorder) Entered(room string, id int64, _ string) {
 	r.add(fmt.Sprintf("enter %s %d", room, id))
 }
-func (r *recorder) Left(room string, id int64) { r.add(fmt.Sprintf("leave %s %d", room, id)) }
+func (r *recorder) Left(room string, id, _ int64) { r.add(fmt.Sprintf("leave %s %d", room, id)) }
 func (r *recorder) add(s string) {
 	r.mu.Lock()
 	r.calls = append(r.calls, s)

@@ -1,38 +1,41 @@
 package store
 
-import (
-	"context"
-	"database/sql"
-	"errors"
-)
+import "context"
 
-// Who may read what. Every path that shows messages (the room page and its
-// history, search) asks here, so private rooms need changes in this file
-// only: CanRead for one room, readableBy for the rooms a query may look in.
-// The two must always agree.
+// Who may read what. Every path that shows a room or its messages (the
+// page and its history, the message POST, the stream, presence, search,
+// mentions) asks here: CanRead for one room, readableBy for the rooms a
+// query may look in. The two always agree: a public room is readable by
+// every signed-in user, a private or direct room by its members only.
 
 // readableBy returns the SQL condition under which user userID may read the
 // room whose id is the column roomCol, and the condition's arguments in
-// order. Today every room is public: every signed-in user reads them all.
+// order.
 func readableBy(roomCol string, userID int64) (string, []any) {
-	return "1", nil
+	return `(EXISTS (SELECT 1 FROM rooms rk WHERE rk.id = ` + roomCol + ` AND rk.kind = 'public')
+		OR EXISTS (SELECT 1 FROM members mb WHERE mb.room_id = ` + roomCol + ` AND mb.user_id = ?))`, []any{userID}
 }
 
 // CanRead returns the room called name when user userID may read it. A room
 // the user may not read does not exist for them: CanRead answers
 // ErrNotFound for it, as for a name no room has.
 func (s *Store) CanRead(ctx context.Context, userID int64, name string) (Room, error) {
-	if ValidateRoomName(name) != nil {
+	if !ValidRoomRef(name) {
 		return Room{}, ErrNotFound
 	}
-	cond, args := readableBy("r.id", userID)
-	r := Room{Name: name}
-	err := s.DB.QueryRowContext(ctx, `SELECT r.id FROM rooms r WHERE r.name = ? AND (`+cond+`)`,
-		append([]any{name}, args...)...).Scan(&r.ID)
-	if errors.Is(err, sql.ErrNoRows) {
+	r, err := s.Room(ctx, name)
+	if err != nil {
+		return Room{}, err
+	}
+	if r.Kind == KindPublic {
+		return r, nil
+	}
+	ok, err := s.IsMember(ctx, r, userID)
+	if err != nil {
+		return Room{}, err
+	}
+	if !ok {
 		return Room{}, ErrNotFound
-	} else if err != nil {
-		return Room{}, wrap("can read", err)
 	}
 	return r, nil
 }
@@ -40,7 +43,7 @@ func (s *Store) CanRead(ctx context.Context, userID int64, name string) (Room, e
 // ReadableRooms returns the rooms user userID may read, by name.
 func (s *Store) ReadableRooms(ctx context.Context, userID int64) ([]Room, error) {
 	cond, args := readableBy("r.id", userID)
-	rows, err := s.DB.QueryContext(ctx, `SELECT r.id, r.name FROM rooms r WHERE `+cond+` ORDER BY r.name`, args...)
+	rows, err := s.DB.QueryContext(ctx, `SELECT r.id, r.name, r.kind FROM rooms r WHERE `+cond+` ORDER BY r.name`, args...)
 	if err != nil {
 		return nil, wrap("readable rooms", err)
 	}
@@ -48,7 +51,7 @@ func (s *Store) ReadableRooms(ctx context.Context, userID int64) ([]Room, error)
 	var rooms []Room
 	for rows.Next() {
 		var r Room
-		if err := rows.Scan(&r.ID, &r.Name); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &r.Kind); err != nil {
 			return nil, wrap("readable rooms", err)
 		}
 		rooms = append(rooms, r)

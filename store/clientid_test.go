@@ -128,7 +128,7 @@ func TestClientID(t *testing.T) {
 	t.Run("PerUserAndRoom", func(t *testing.T) {
 		s := mustOpenStore(t)
 		ann, bob := mustCreateUser(t, s, "ann"), mustCreateUser(t, s, "bob")
-		if _, err := s.CreateRoom(ctx, "random"); err != nil {
+		if _, err := s.CreateRoom(ctx, "random", KindPublic, ann.ID); err != nil {
 			t.Fatal(err)
 		}
 		ids := map[int64]bool{}

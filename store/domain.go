@@ -106,6 +106,11 @@ type Message struct {
 	Author    string // the author's handle when the message was stored
 	Body      string
 	CreatedAt time.Time
+	// Mentions are the handles, folded to lower case, of the people the
+	// body mentions: accounts that could read the room when it was sent.
+	Mentions []string
+	// MentionIDs are their account ids, when the message is being stored.
+	MentionIDs []int64
 	// ClientID, when set, names the form the message was sent from: a
 	// second message with the same ClientID by the same user in the same
 	// room is never stored. See ValidateClientID.
@@ -151,7 +156,15 @@ func ValidateClientID(id string) error {
 type Room struct {
 	ID   int64
 	Name string
+	Kind string // KindPublic, KindPrivate or KindDirect
 }
+
+// The kinds of room.
+const (
+	KindPublic  = "public"  // every signed-in user may read it and post
+	KindPrivate = "private" // its members only
+	KindDirect  = "direct"  // exactly its two people
+)
 
 // ValidateRoomName checks a room name: 1–32 of a-z, 0-9 and '-'.
 func ValidateRoomName(name string) error {

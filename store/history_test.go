@@ -13,7 +13,7 @@ import (
 func seedHistory(t *testing.T, s *Store, n int) (general, other []int64) {
 	t.Helper()
 	u := mustCreateUser(t, s, "ann")
-	if _, err := s.CreateRoom(context.Background(), "other"); err != nil {
+	if _, err := s.CreateRoom(context.Background(), "other", KindPublic, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {

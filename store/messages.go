@@ -9,59 +9,6 @@ import (
 // PageSize is how many of the latest messages a room page shows.
 const PageSize = 50
 
-// Room returns the room called name.
-func (s *Store) Room(ctx context.Context, name string) (Room, error) {
-	if r, ok := s.rooms.Load(name); ok {
-		return r.(Room), nil
-	}
-	r := Room{Name: name}
-	err := s.stmts.room.QueryRowContext(ctx, name).Scan(&r.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Room{}, ErrNotFound
-	} else if err != nil {
-		return Room{}, wrap("room", err)
-	}
-	s.rooms.Store(name, r)
-	return r, nil
-}
-
-// Rooms returns every room, by name.
-func (s *Store) Rooms(ctx context.Context) ([]Room, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, name FROM rooms ORDER BY name`)
-	if err != nil {
-		return nil, wrap("rooms", err)
-	}
-	defer rows.Close()
-	var rooms []Room
-	for rows.Next() {
-		var r Room
-		if err := rows.Scan(&r.ID, &r.Name); err != nil {
-			return nil, wrap("rooms", err)
-		}
-		rooms = append(rooms, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("rooms", err)
-	}
-	return rooms, nil
-}
-
-// CreateRoom stores a new room called name.
-func (s *Store) CreateRoom(ctx context.Context, name string) (Room, error) {
-	if err := ValidateRoomName(name); err != nil {
-		return Room{}, err
-	}
-	r := Room{Name: name}
-	err := s.DB.QueryRowContext(ctx, `INSERT INTO rooms (name, created_at) VALUES (?, ?) RETURNING id`,
-		name, s.now()).Scan(&r.ID)
-	if isUniqueViolation(err) {
-		return Room{}, ErrRoomTaken
-	} else if err != nil {
-		return Room{}, wrap("create room", err)
-	}
-	return r, nil
-}
-
 // CreateMessage validates and stores m, setting its ID and time. It returns
 // once the message is committed and handed to the AfterCommit hook.
 // Concurrent calls share transactions (group commit).
@@ -117,9 +64,15 @@ func (s *Store) writeMessage(ctx context.Context, roomID int64, m Message, store
 
 func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, roomID int64, m Message) (Message, error) {
 	err := tx.StmtContext(ctx, s.stmts.insertMessage).QueryRowContext(ctx,
-		roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt, nullString(m.ClientID)).Scan(&m.ID)
+		roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt, nullString(m.ClientID),
+		joinMentions(m.Mentions)).Scan(&m.ID)
 	if err != nil {
 		return Message{}, err
+	}
+	for _, id := range m.MentionIDs {
+		if _, err := tx.StmtContext(ctx, s.stmts.insertMention).ExecContext(ctx, id, m.ID, roomID); err != nil {
+			return Message{}, err
+		}
 	}
 	return m, nil
 }
@@ -132,11 +85,13 @@ func (s *Store) sentMessage(ctx context.Context, tx *sql.Tx, roomID int64, m Mes
 		st = tx.StmtContext(ctx, st)
 	}
 	sent := Message{Room: m.Room, UserID: m.UserID, ClientID: m.ClientID}
+	var mentions string
 	err := st.QueryRowContext(ctx, m.UserID, roomID, m.ClientID).
-		Scan(&sent.ID, &sent.Kind, &sent.Author, &sent.Body, &sent.CreatedAt)
+		Scan(&sent.ID, &sent.Kind, &sent.Author, &sent.Body, &sent.CreatedAt, &mentions)
 	if err != nil {
 		return Message{}, err
 	}
+	sent.Mentions = splitMentions(mentions)
 	return sent, nil
 }
 
@@ -164,7 +119,7 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 func (s *Store) LatestMessages(ctx context.Context, room string, limit int) ([]Message, error) {
 	msgs, err := s.queryMessages(ctx, `
 		SELECT * FROM (
-			SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at
+			SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions
 			FROM messages m JOIN rooms r ON r.id = m.room_id
 			WHERE r.name = ? ORDER BY m.id DESC LIMIT ?
 		) ORDER BY id`, room, room, limit)
@@ -178,7 +133,7 @@ func (s *Store) LatestMessages(ctx context.Context, room string, limit int) ([]M
 // order.
 func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]Message, error) {
 	msgs, err := s.queryMessages(ctx, `
-		SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at
+		SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions
 		FROM messages m JOIN rooms r ON r.id = m.room_id
 		WHERE r.name = ? AND m.id > ? ORDER BY m.id LIMIT ?`, room, room, after, limit)
 	if err != nil {
@@ -236,9 +191,11 @@ func (s *Store) queryMessages(ctx context.Context, q string, room string, args .
 	for rows.Next() {
 		m := Message{Room: room}
 		var userID sql.NullInt64
-		if err := rows.Scan(&m.ID, &userID, &m.Kind, &m.Author, &m.Body, &m.CreatedAt); err != nil {
+		var mentions string
+		if err := rows.Scan(&m.ID, &userID, &m.Kind, &m.Author, &m.Body, &m.CreatedAt, &mentions); err != nil {
 			return nil, err
 		}
+		m.Mentions = splitMentions(mentions)
 		m.UserID = userID.Int64
 		msgs = append(msgs, m)
 	}

@@ -116,7 +116,7 @@ func buildCorpus(b *testing.B) *corpus {
 		if i == 0 {
 			name = "big"
 		}
-		rm, err := st.CreateRoom(ctx, name)
+		rm, err := st.CreateRoom(ctx, name, store.KindPublic, u.ID)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -53,7 +53,7 @@ func TestSearch(t *testing.T) {
 	ctx := context.Background()
 	s := mustOpenStore(t)
 	ann := mustCreateUser(t, s, "ann")
-	if _, err := s.CreateRoom(ctx, "ops"); err != nil {
+	if _, err := s.CreateRoom(ctx, "ops", KindPublic, ann.ID); err != nil {
 		t.Fatal(err)
 	}
 	cafe := mustPost(t, s, GeneralRoom, ann, "Meet at the Café at noon")

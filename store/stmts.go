@@ -10,6 +10,7 @@ import (
 // prepared once so SQLite does not parse them again on every call.
 type stmts struct {
 	login, room, insertMessage, sentMessage *sql.Stmt
+	isMember, insertMention                 *sql.Stmt
 	savepoint, rollbackTo, release          *sql.Stmt
 }
 
@@ -21,12 +22,12 @@ const (
 	// A message whose client_id its author already sent to the room is
 	// not inserted, and returns no row.
 	insertMessageQuery = `
-		INSERT INTO messages (room_id, user_id, kind, author, body, created_at, client_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO messages (room_id, user_id, kind, author, body, created_at, client_id, mentions)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, room_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
 		RETURNING id`
 	sentMessageQuery = `
-		SELECT id, kind, author, body, created_at FROM messages
+		SELECT id, kind, author, body, created_at, mentions FROM messages
 		WHERE user_id = ? AND room_id = ? AND client_id = ?`
 )
 
@@ -36,9 +37,11 @@ func (s *Store) prepare(ctx context.Context) error {
 		q   string
 	}{
 		{&s.stmts.login, loginQuery},
-		{&s.stmts.room, `SELECT id FROM rooms WHERE name = ?`},
+		{&s.stmts.room, `SELECT id, kind FROM rooms WHERE name = ?`},
 		{&s.stmts.insertMessage, insertMessageQuery},
 		{&s.stmts.sentMessage, sentMessageQuery},
+		{&s.stmts.isMember, `SELECT EXISTS (SELECT 1 FROM members WHERE room_id = ? AND user_id = ?)`},
+		{&s.stmts.insertMention, `INSERT OR IGNORE INTO mentions (user_id, message_id, room_id) VALUES (?, ?, ?)`},
 		{&s.stmts.savepoint, `SAVEPOINT job`},
 		{&s.stmts.rollbackTo, `ROLLBACK TO job`},
 		{&s.stmts.release, `RELEASE job`},

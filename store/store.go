@@ -214,6 +214,10 @@ var (
 	ErrBadCredentials = errors.New("wrong handle or password")
 	// ErrRoomTaken means a room of that name exists already.
 	ErrRoomTaken = errors.New("room exists")
+	// ErrAlreadyMember is returned when adding a member a room has.
+	ErrAlreadyMember = errors.New("already a member")
+	// ErrNotMember is returned when removing someone who is no member.
+	ErrNotMember = errors.New("not a member")
 	// ErrUnavailable means the database cannot serve the request now
 	// (locked, read-only, full); the request may be retried later.
 	ErrUnavailable = errors.New("database unavailable")

@@ -293,7 +293,7 @@ func TestRenameUser(t *testing.T) {
 	s := mustOpenStore(t)
 	ann := mustCreateUser(t, s, "ann")
 	mustCreateUser(t, s, "bob")
-	if _, err := s.CreateRoom(ctx, "random"); err != nil {
+	if _, err := s.CreateRoom(ctx, "random", KindPublic, ann.ID); err != nil {
 		t.Fatal(err)
 	}
 

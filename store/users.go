@@ -67,6 +67,19 @@ func (s *Store) User(ctx context.Context, id int64) (User, error) {
 	return u, nil
 }
 
+// UserByHandle returns the account whose handle is handle, in any case.
+func (s *Store) UserByHandle(ctx context.Context, handle string) (User, error) {
+	var u User
+	err := s.DB.QueryRowContext(ctx, `SELECT id, handle, created_at FROM users WHERE handle_key = ?`,
+		HandleKey(handle)).Scan(&u.ID, &u.Handle, &u.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	} else if err != nil {
+		return User{}, wrap("user by handle", err)
+	}
+	return u, nil
+}
+
 // RenameUser changes the handle of account id and stores a rename notice in
 // each of rooms, all in one transaction. It returns the account as it was
 // before and the notices, which are published like any new message.

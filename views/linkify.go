@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"parley/store"
 )
 
 // linkRel is the rel of every link made from user text: the page it opens
@@ -21,16 +23,21 @@ const maxLinkLen = 2048
 // does, with every http or https URL in it made a link. Nothing else of the
 // text can become markup: the only element it adds is our <a> with a fixed
 // rel and target and an href that starts with http:// or https://.
-func linkify(s string) string {
+func linkify(s string) string { return richText(s, nil) }
+
+// richText is linkify that also makes each mention of a handle in
+// mentions (a message's Mentions) an element of class "mention" linking to
+// a conversation with that person; its text stays exactly as typed.
+func richText(s string, mentions []string) string {
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/8)
 	for s != "" {
 		start, end := nextLink(s)
 		if start < 0 {
-			b.WriteString(escapeBody(s))
+			writeMentions(&b, s, mentions)
 			break
 		}
-		b.WriteString(escapeBody(s[:start]))
+		writeMentions(&b, s[:start], mentions)
 		u := s[start:end]
 		b.WriteString(`<a href="`)
 		b.WriteString(html.EscapeString(u))
@@ -123,3 +130,30 @@ func linkable(s string, start, end int) bool {
 	scheme := strings.ToLower(u.Scheme)
 	return (scheme == "http" || scheme == "https") && u.Hostname() != "" && u.Opaque == ""
 }
+
+// writeMentions writes text escaped, with its mentions marked.
+func writeMentions(b *strings.Builder, text string, mentions []string) {
+	if len(mentions) == 0 {
+		b.WriteString(escapeBody(text))
+		return
+	}
+	at := 0
+	for _, sp := range store.MentionSpans(text) {
+		key := store.MentionedKey(text, sp, mentions)
+		if key == "" {
+			continue
+		}
+		end := sp.Start + 1 + len(key) // the key is the handle as typed, folded
+		b.WriteString(escapeBody(text[at:sp.Start]))
+		b.WriteString(`<a class="mention" href="`)
+		b.WriteString(html.EscapeString(dmURL(text[sp.Start+1 : end])))
+		b.WriteString(`">`)
+		b.WriteString(escapeBody(text[sp.Start:end]))
+		b.WriteString(`</a>`)
+		at = end
+	}
+	b.WriteString(escapeBody(text[at:]))
+}
+
+// dmURL is the address that opens a conversation with handle.
+func dmURL(handle string) string { return "/dm/" + url.PathEscape(handle) }

@@ -15,9 +15,13 @@ import (
 // online.
 func BenchmarkRoomPage(b *testing.B) {
 	v := views.RoomView{
-		Room:  store.GeneralRoom,
-		Rooms: []string{"general", "random", "dev"},
-		Me:    store.User{ID: 1, Handle: "ann"},
+		Room: store.GeneralRoom,
+		Rooms: []store.RoomEntry{
+			{Room: store.Room{ID: 1, Name: "general", Kind: store.KindPublic}},
+			{Room: store.Room{ID: 2, Name: "random", Kind: store.KindPublic}, Unread: 3},
+			{Room: store.Room{ID: 3, Name: "dm.1.2", Kind: store.KindDirect}, Other: store.User{ID: 2, Handle: "bob"}},
+		},
+		Me: store.User{ID: 1, Handle: "ann"},
 	}
 	for i := range 10 {
 		v.Online.Names = append(v.Online.Names, fmt.Sprintf("user%d", i))

@@ -82,7 +82,7 @@ func TestRoomPageGroupsMessages(t *testing.T) {
 	}
 	join := store.Message{ID: 4, Kind: store.KindJoin, Author: "bob", Body: "bob joined", CreatedAt: at.Add(time.Minute)}
 	doc := render(t, RoomPage(RoomView{
-		Room: "general", Rooms: []string{"general"}, Me: store.User{ID: 1, Handle: "ann"},
+		Room: "general", Rooms: []store.RoomEntry{{Room: store.Room{ID: 1, Name: "general", Kind: store.KindPublic}}}, Me: store.User{ID: 1, Handle: "ann"},
 		Messages: []store.Message{
 			msg(1, "ann", 0),
 			msg(2, "ann", time.Minute),      // continues 1

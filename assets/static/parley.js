@@ -132,6 +132,49 @@
     }
   }
 
+  var baseTitle = document.title;
+
+  // markRooms marks the room shown in the reader's room list (the list a
+  // stream sends is the same for all their tabs) and counts their unread
+  // mentions elsewhere in the tab's title.
+  function markRooms() {
+    var items = document.querySelectorAll("#my-rooms li[data-room]");
+    var mentions = 0;
+    for (var i = 0; i < items.length; i++) {
+      var a = items[i].querySelector("a");
+      if (items[i].dataset.room === app.dataset.room) {
+        a.setAttribute("aria-current", "page");
+      } else {
+        a.removeAttribute("aria-current");
+        mentions += Number(items[i].dataset.mentions) || 0;
+      }
+    }
+    document.title = mentions > 0 ? "(" + mentions + ") " + baseTitle : baseTitle;
+  }
+
+  // Desktop notifications of mentions and direct messages, while the tab
+  // is hidden, once the reader turned them on with the button (a browser
+  // asks only after a click).
+  function setUpNotifications() {
+    var button = $("notify");
+    if (!button || !("Notification" in window) || Notification.permission !== "default") return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { button.hidden = true; });
+    });
+  }
+
+  function notify(html) {
+    if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
+    var box = document.createElement("template");
+    box.innerHTML = html;
+    var li = box.content.querySelector("[data-id]");
+    if (!li) return;
+    var author = li.querySelector(".author");
+    var body = li.querySelector(".body");
+    new Notification(author ? author.textContent : "Parley", { body: body ? body.textContent : "", tag: "parley-" + li.dataset.id });
+  }
+
   function init() {
     localTimes(document);
     app = $("app");
@@ -139,6 +182,8 @@
     scroller = $("scroller");
     if (!app || !list || !scroller) return;
     markMe();
+    markRooms();
+    setUpNotifications();
     showStart();
     scroller.addEventListener("scroll", function () {
       stick = nearBottom();
@@ -181,6 +226,14 @@
     if (!app || !e.detail) return;
     if (e.detail.type === "presence") {
       markMe();
+      return;
+    }
+    if (e.detail.type === "rooms") {
+      markRooms();
+      return;
+    }
+    if (e.detail.type === "mention") {
+      notify(e.detail.data);
       return;
     }
     if (e.detail.type !== "message") return;

@@ -1,0 +1,331 @@
+package handlers
+
+import (
+	"sync"
+	"time"
+
+	"parley/hub"
+	"parley/store"
+	"parley/views"
+)
+
+// personal is each person's own live channel, carried by every stream they
+// have open whatever its room: their room list (event "rooms") whenever one
+// of their counts changes or their rooms do, and the messages that mention
+// them (event "mention").
+//
+// A person's list is rendered once per change and the same frame goes to
+// all their streams; changes close together are merged, so a flood in one
+// room gives them a few lists a second at most. Messages a stream delivers
+// count as read for its room: what a stream was given is written back as
+// the read position when the stream closes, or before the person's list is
+// worked out.
+//
+// The store's writer hands over every committed message; personal works on
+// its own goroutine, so a post never waits for it.
+type personal struct {
+	a *App
+
+	mu      sync.Mutex
+	members map[int64]map[int64]struct{} // room id → member ids, for the rooms seen since start
+	lists   map[int64]*listState         // person → when their list goes out
+	queue   []personalJob
+	stopped bool
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+type listState struct {
+	sentAt    time.Time
+	scheduled bool
+}
+
+// personalJob is one piece of work for the goroutine: a stored message
+// (with its element's HTML), a person's list falling due, or a stream's
+// read position to keep.
+type personalJob struct {
+	msg    store.Message
+	html   []byte
+	userID int64 // for a list due, or a read position
+	room   string
+	readID int64
+}
+
+// listDelay and listEvery pace a person's lists: the first change waits a
+// moment for others to come with it, and two lists are at least listEvery
+// apart. Both are well within the second the contract allows.
+const (
+	listDelay = 50 * time.Millisecond
+	listEvery = 400 * time.Millisecond
+)
+
+func newPersonal(a *App) *personal {
+	p := &personal{
+		a:       a,
+		members: map[int64]map[int64]struct{}{},
+		lists:   map[int64]*listState{},
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	go p.run()
+	return p
+}
+
+func (p *personal) enqueue(j personalJob) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	p.queue = append(p.queue, j)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *personal) stop() {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	p.stopped = true
+	close(p.wake)
+	p.mu.Unlock()
+	<-p.done
+}
+
+func (p *personal) run() {
+	defer close(p.done)
+	for range p.wake {
+		for {
+			p.mu.Lock()
+			jobs := p.queue
+			p.queue = nil
+			stopped := p.stopped
+			p.mu.Unlock()
+			if stopped || len(jobs) == 0 {
+				break
+			}
+			p.handle(jobs)
+		}
+	}
+}
+
+func (p *personal) handle(jobs []personalJob) {
+	var msgs []personalJob
+	for _, j := range jobs {
+		switch {
+		case j.msg.ID != 0:
+			msgs = append(msgs, j)
+		case j.readID != 0:
+			p.keepRead(j.room, j.userID, j.readID)
+		default:
+			p.sendList(j.userID)
+		}
+	}
+	if len(msgs) > 0 {
+		p.delivered(msgs)
+	}
+}
+
+// stored hands a committed message, and its element's HTML, to the
+// goroutine.
+func (p *personal) stored(m store.Message, html []byte) {
+	if m.Kind == store.KindText {
+		p.enqueue(personalJob{msg: m, html: html})
+	}
+}
+
+// closed keeps what a person's last stream of room was given as read.
+func (p *personal) closed(room string, userID, lastID int64) {
+	if lastID > 0 {
+		p.enqueue(personalJob{userID: userID, room: room, readID: lastID})
+	}
+}
+
+// delivered tells the people concerned by new messages: those mentioned
+// (and in a direct room the other person) get the message, and the
+// members online elsewhere, whose unread counts grew, get their list.
+func (p *personal) delivered(jobs []personalJob) {
+	byRoom := map[string][]personalJob{}
+	var order []string
+	for _, j := range jobs {
+		if byRoom[j.msg.Room] == nil {
+			order = append(order, j.msg.Room)
+		}
+		byRoom[j.msg.Room] = append(byRoom[j.msg.Room], j)
+	}
+	for _, name := range order {
+		room, err := p.a.store.Room(bgCtx, name)
+		if err != nil {
+			p.a.log.Warn("personal: room", "room", name, "err", err)
+			continue
+		}
+		members, err := p.membersOf(room)
+		if err != nil {
+			p.a.log.Warn("personal: members", "room", name, "err", err)
+			continue
+		}
+		authors := map[int64]bool{}
+		for _, j := range byRoom[name] {
+			m := j.msg
+			authors[m.UserID] = true
+			p.mu.Lock()
+			members[m.UserID] = struct{}{} // writing made them a member
+			p.mu.Unlock()
+			p.tellMentioned(room, m, j.html)
+		}
+		for _, id := range p.a.hub.Elsewhere(name) {
+			p.mu.Lock()
+			_, member := members[id]
+			p.mu.Unlock()
+			if member && (len(authors) > 1 || !authors[id]) {
+				p.changed(id)
+			}
+		}
+	}
+}
+
+// tellMentioned sends m to the streams of everyone it mentions and, in a
+// direct room, of the other person.
+func (p *personal) tellMentioned(room store.Room, m store.Message, html []byte) {
+	var to []int64
+	for _, id := range m.MentionIDs {
+		if id != m.UserID {
+			to = append(to, id)
+		}
+	}
+	if room.Kind == store.KindDirect {
+		if other := store.OtherPerson(room, m.UserID); other != m.UserID {
+			to = append(to, other)
+		}
+	}
+	if len(to) == 0 {
+		return
+	}
+	f := hub.Encode(0, "mention", html)
+	sent := map[int64]bool{}
+	for _, id := range to {
+		if !sent[id] {
+			sent[id] = true
+			p.a.broker.PublishUser(id, f)
+		}
+	}
+}
+
+// membersOf returns the member set of room, read from the store the first
+// time and kept current by the changes made through this server.
+func (p *personal) membersOf(room store.Room) (map[int64]struct{}, error) {
+	p.mu.Lock()
+	set := p.members[room.ID]
+	p.mu.Unlock()
+	if set != nil {
+		return set, nil
+	}
+	ids, err := p.a.store.MemberIDs(bgCtx, room)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if set = p.members[room.ID]; set == nil {
+		set = make(map[int64]struct{}, len(ids))
+		for _, id := range ids {
+			set[id] = struct{}{}
+		}
+		p.members[room.ID] = set
+	}
+	return set, nil
+}
+
+// joined and left keep the member sets current, and tell the person.
+func (p *personal) joined(room store.Room, userID int64) {
+	p.mu.Lock()
+	if set := p.members[room.ID]; set != nil {
+		set[userID] = struct{}{}
+	}
+	p.mu.Unlock()
+	p.changed(userID)
+}
+
+func (p *personal) left(room store.Room, userID int64) {
+	p.mu.Lock()
+	if set := p.members[room.ID]; set != nil {
+		delete(set, userID)
+	}
+	p.mu.Unlock()
+	p.changed(userID)
+}
+
+// changed schedules userID's list, if they have a stream open: soon, and
+// never sooner than listEvery after the last one.
+func (p *personal) changed(userID int64) {
+	if !p.a.hub.UserOnline(userID) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.lists[userID]
+	if st == nil {
+		st = &listState{}
+		p.lists[userID] = st
+	}
+	if st.scheduled || p.stopped {
+		return
+	}
+	st.scheduled = true
+	wait := max(listDelay, time.Until(st.sentAt.Add(listEvery)))
+	time.AfterFunc(wait, func() { p.enqueue(personalJob{userID: userID}) })
+}
+
+// sendList works out userID's list, with what their open streams have
+// been given counted as read, and sends it to every stream of theirs.
+func (p *personal) sendList(userID int64) {
+	p.mu.Lock()
+	st := p.lists[userID]
+	if st != nil {
+		st.scheduled, st.sentAt = false, time.Now()
+	}
+	p.mu.Unlock()
+	if !p.a.hub.UserOnline(userID) {
+		p.mu.Lock()
+		delete(p.lists, userID)
+		p.mu.Unlock()
+		return
+	}
+	p.keepCursors(userID)
+	list, err := p.a.store.RoomList(bgCtx, userID)
+	if err != nil {
+		p.a.log.Warn("personal: room list", "user", userID, "err", err)
+		return
+	}
+	html, err := renderBytes(bgCtx, views.RoomList(list, ""))
+	if err != nil {
+		p.a.log.Error("personal: render room list", "err", err)
+		return
+	}
+	p.a.broker.PublishUser(userID, hub.Encode(0, "rooms", html))
+}
+
+// keepCursors keeps as read what userID's open streams have been given.
+func (p *personal) keepCursors(userID int64) {
+	for room, id := range p.a.hub.Cursors(userID) {
+		p.keepRead(room, userID, id)
+	}
+}
+
+// keepRead moves userID's read position in room up to id.
+func (p *personal) keepRead(name string, userID, id int64) {
+	if id <= 0 {
+		return
+	}
+	room, err := p.a.store.Room(bgCtx, name)
+	if err != nil {
+		return
+	}
+	if _, err := p.a.store.MarkRead(bgCtx, store.ReadMark{RoomID: room.ID, UserID: userID, ID: id}); err != nil {
+		p.a.log.Warn("personal: read position", "room", name, "err", err)
+	}
+}
