@@ -92,3 +92,17 @@ func (c *client) get(path string, want int) string {
 	}
 	return body
 }
+
+// redirect fetches path, which must answer 303, and returns where to.
+func (c *client) redirect(path string) string {
+	c.t.Helper()
+	resp, err := c.hc.Get(c.srv.URL + path)
+	if err != nil {
+		c.t.Fatalf("GET %s: %v", path, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		c.t.Fatalf("GET %s: status = %d; want 303", path, resp.StatusCode)
+	}
+	return resp.Header.Get("Location")
+}

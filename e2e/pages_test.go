@@ -40,6 +40,7 @@ func TestMarkup(t *testing.T) {
 	}
 	ann.say("general", "Search me: <b>bold</b> café")
 	maps.Copy(pages, historyPages(t, ann))
+	maps.Copy(pages, roomsPages(t, srv, ann))
 	ann.postForm("/logout", url.Values{}, http.StatusSeeOther)
 	pages["login-signed-out"] = ann.get("/login", http.StatusOK)
 	checkMarkup(t, pages)
@@ -74,6 +75,7 @@ func TestAccessibility(t *testing.T) {
 			tb.do(chromedp.Click(chromedp.CSS("#account-toggle")))
 			tb.judge("room with the account menu open")
 			tb.judgeHistoryAndSearch()
+			tb.judgeRoomsPages()
 
 			phone := newPerson(t, srv, "phone-"+scheme, withScheme(scheme), withViewport(360, 740))
 			phone.signIn("priya")
@@ -82,6 +84,7 @@ func TestAccessibility(t *testing.T) {
 				t.Errorf("on a 360 px wide phone the room is %v px wide", w)
 			}
 			phone.judgeHistoryAndSearch()
+			phone.judgeRoomsPages()
 		})
 	}
 }
@@ -102,5 +105,42 @@ func (tb *tab) judgeHistoryAndSearch() {
 	width := eval[float64](tb, `window.innerWidth`)
 	if w := eval[float64](tb, `document.documentElement.scrollWidth`); w > width {
 		tb.t.Errorf("%s: the search page is %v px wide on a %v px screen", tb.name, w, width)
+	}
+}
+
+// roomsPages returns the pages of rooms and people as ann sees them: the
+// directory, a private room with its add-member form (also with an
+// error), a direct room, a room with the unread marker and a mention, and
+// her mentions.
+func roomsPages(t *testing.T, srv *server, ann *client) map[string]string {
+	t.Helper()
+	bob := newClient(t, srv)
+	bob.register("bob")
+	ann.postForm("/rooms", url.Values{"name": {"hideout"}, "private": {"1"}}, http.StatusSeeOther)
+	ann.get("/rooms/general", http.StatusOK) // all read
+	bob.say("general", "@ann have a look, and @nobody")
+	pages := map[string]string{
+		"directory":          ann.get("/rooms", http.StatusOK),
+		"directory-taken":    bob.postForm("/rooms", url.Values{"name": {"hideout"}}, http.StatusConflict),
+		"private-room":       ann.get("/rooms/hideout", http.StatusOK),
+		"add-member-unknown": ann.postForm("/rooms/hideout/members", url.Values{"handle": {"nobody"}}, http.StatusUnprocessableEntity),
+		"room-unread":        ann.get("/rooms/general", http.StatusOK),
+		"mentions":           ann.get("/mentions", http.StatusOK),
+	}
+	pages["direct-room"] = ann.get(ann.redirect("/dm/bob"), http.StatusOK)
+	return pages
+}
+
+// judgeRoomsPages judges the directory, the mentions, a private room and
+// a direct room, and checks that none is wider than the screen.
+func (tb *tab) judgeRoomsPages() {
+	tb.t.Helper()
+	for _, path := range []string{"/rooms", "/mentions", "/dm/maya"} {
+		tb.goTo(path)
+		tb.judge(path)
+		width := eval[float64](tb, `window.innerWidth`)
+		if w := eval[float64](tb, `document.documentElement.scrollWidth`); w > width {
+			tb.t.Errorf("%s: %s is %v px wide on a %v px screen", tb.name, path, w, width)
+		}
 	}
 }

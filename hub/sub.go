@@ -126,10 +126,7 @@ func (s *Sub) offerPresence(fp *Frame, now time.Time) (hold bool) {
 		s.mu.Unlock()
 		return hold
 	}
-	s.presAt, s.presSent = now, fp
-	wake := s.pushLocked(*fp, now)
-	s.mu.Unlock()
-	s.wake(wake)
+	s.givePresence(fp, now)
 	return false
 }
 
@@ -147,11 +144,16 @@ func (s *Sub) sendHeldPresence(now time.Time) (done bool) {
 		s.mu.Unlock()
 		return true
 	}
+	s.givePresence(fp, now)
+	return true
+}
+
+// givePresence queues the online list fp and unlocks s.
+func (s *Sub) givePresence(fp *Frame, now time.Time) {
 	s.presAt, s.presSent = now, fp
 	wake := s.pushLocked(*fp, now)
 	s.mu.Unlock()
 	s.wake(wake)
-	return true
 }
 
 // finish queues f (if any) as the stream's last frame and ends the stream
