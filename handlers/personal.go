@@ -29,10 +29,16 @@ type personal struct {
 	mu      sync.Mutex
 	members map[int64]map[int64]struct{} // room id → member ids, for the rooms seen since start
 	lists   map[int64]*listState         // person → when their list goes out
+	kept    map[readKey]int64            // read positions written for open streams
 	queue   []personalJob
 	stopped bool
 	wake    chan struct{}
 	done    chan struct{}
+}
+
+type readKey struct {
+	userID int64
+	room   string
 }
 
 type listState struct {
@@ -64,6 +70,7 @@ func newPersonal(a *App) *personal {
 		a:       a,
 		members: map[int64]map[int64]struct{}{},
 		lists:   map[int64]*listState{},
+		kept:    map[readKey]int64{},
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -121,6 +128,9 @@ func (p *personal) handle(jobs []personalJob) {
 			msgs = append(msgs, j)
 		case j.readID != 0:
 			p.keepRead(j.room, j.userID, j.readID)
+			p.mu.Lock()
+			delete(p.kept, readKey{j.userID, j.room})
+			p.mu.Unlock()
 		default:
 			p.sendList(j.userID)
 		}
@@ -316,9 +326,14 @@ func (p *personal) keepCursors(userID int64) {
 	}
 }
 
-// keepRead moves userID's read position in room up to id.
+// keepRead moves userID's read position in room up to id, unless it was
+// written that far already.
 func (p *personal) keepRead(name string, userID, id int64) {
-	if id <= 0 {
+	key := readKey{userID, name}
+	p.mu.Lock()
+	done := id <= p.kept[key]
+	p.mu.Unlock()
+	if id <= 0 || done {
 		return
 	}
 	room, err := p.a.store.Room(bgCtx, name)
@@ -327,5 +342,9 @@ func (p *personal) keepRead(name string, userID, id int64) {
 	}
 	if _, err := p.a.store.MarkRead(bgCtx, store.ReadMark{RoomID: room.ID, UserID: userID, ID: id}); err != nil {
 		p.a.log.Warn("personal: read position", "room", name, "err", err)
+		return
 	}
+	p.mu.Lock()
+	p.kept[key] = max(p.kept[key], id)
+	p.mu.Unlock()
 }

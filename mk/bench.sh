@@ -46,6 +46,12 @@ if [ "$people" -gt 0 ]; then
 	echo "bench: preparing $people people" >&2
 	bin/parley-bench prepare -db "$dir/bench.db" -people "$people" -tokens "$dir/people.txt" || exit 1
 	people_flags="-people-tokens $dir/people.txt -people-load $people:40@2"
+	# Room lists to people looking at other rooms: a thousand of them (or
+	# all but one), each in their direct room with person-0, who posts.
+	elsewhere=$((people > 1000 ? 1000 : people - 1))
+	if [ "$elsewhere" -gt 0 ]; then
+		people_flags="$people_flags -elsewhere-load $elsewhere:30@1"
+	fi
 fi
 
 # The probe posts thousands of messages a second from 100 accounts, past

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -41,11 +42,12 @@ type bench struct {
 	people   []load.Session // prepared people, one session each (-people-tokens)
 	waveNo   int
 
-	streamRows []streamRow
-	waveRows   []waveRow
-	probeRows  []waveRow
-	probeBest  *waveRow
-	notes      []string
+	streamRows    []streamRow
+	waveRows      []waveRow
+	probeRows     []waveRow
+	elsewhereRows []elsewhereRow
+	probeBest     *waveRow
+	notes         []string
 }
 
 // streamRow is what opening one batch of streams cost.
@@ -77,7 +79,7 @@ func newBench(ctx context.Context, o options, stderr io.Writer) (*bench, error) 
 		return nil, fmt.Errorf("-url %q: want http://HOST:PORT", o.url)
 	}
 	need := o.probeStreams
-	for _, sc := range append(o.plan, o.peoplePlan...) {
+	for _, sc := range slices.Concat(o.plan, o.peoplePlan, o.elsewherePlan) {
 		need = max(need, sc.streams)
 	}
 	b := &bench{o: o, stderr: stderr, progress: newProgress(stderr)}
@@ -118,6 +120,11 @@ func (b *bench) note(format string, args ...any) {
 func (b *bench) runAll(ctx context.Context) error {
 	for _, sc := range b.o.peoplePlan {
 		if err := b.runPeople(ctx, sc); err != nil {
+			return err
+		}
+	}
+	for _, sc := range b.o.elsewherePlan {
+		if err := b.runElsewhere(ctx, sc); err != nil {
 			return err
 		}
 	}

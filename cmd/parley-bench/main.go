@@ -51,35 +51,36 @@ func main() {
 
 // options are the command's settings.
 type options struct {
-	url          string
-	pid          int
-	debugAddr    string
-	room         string
-	users        int
-	perSession   int
-	password     string
-	plan         []scenario
-	peoplePlan   []scenario
-	peopleTokens string
-	probe        bool
-	probeStreams int
-	probeStart   float64
-	probeFactor  float64
-	probeMax     float64
-	probeStep    time.Duration
-	probeBound   time.Duration
-	workers      int
-	bodyBytes    int
-	pollers      int
-	dialing      int
-	settle       time.Duration
-	drainIdle    time.Duration
-	profileDir   string
+	url           string
+	pid           int
+	debugAddr     string
+	room          string
+	users         int
+	perSession    int
+	password      string
+	plan          []scenario
+	peoplePlan    []scenario
+	elsewherePlan []scenario
+	peopleTokens  string
+	probe         bool
+	probeStreams  int
+	probeStart    float64
+	probeFactor   float64
+	probeMax      float64
+	probeStep     time.Duration
+	probeBound    time.Duration
+	workers       int
+	bodyBytes     int
+	pollers       int
+	dialing       int
+	settle        time.Duration
+	drainIdle     time.Duration
+	profileDir    string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
-	var plan, peoplePlan string
+	var plan, peoplePlan, elsewherePlan string
 	fs := flag.NewFlagSet("parley-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "the server's root `URL`")
@@ -95,6 +96,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&peoplePlan, "people-load", "",
 		"scenarios of distinct people, run first, separated by ';': PEOPLE:POSTS@RATE[,POSTS@RATE...]; each opens "+
 			"one stream for each of PEOPLE prepared accounts (-people-tokens) and posts the waves from the first -users of them")
+	fs.StringVar(&elsewherePlan, "elsewhere-load", "",
+		"scenarios of people looking at other rooms, after the people scenarios: PEOPLE:POSTS@RATE; each of PEOPLE prepared "+
+			"people opens one stream in their direct room with person-0, who posts the waves to -room; reports how soon each gets their room list")
 	fs.StringVar(&o.peopleTokens, "people-tokens", "", "the `file` of session tokens written by 'parley-bench prepare', one person a line")
 	fs.BoolVar(&o.probe, "probe", true, "ramp the post rate to find the highest one held with p99 within -probe-p99")
 	fs.IntVar(&o.probeStreams, "probe-streams", 100, "streams open during the probe")
@@ -120,6 +124,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.peoplePlan, err = parsePlan(peoplePlan); err != nil {
 		return o, fmt.Errorf("-people-load: %w", err)
 	}
+	if o.elsewherePlan, err = parsePlan(elsewherePlan); err != nil {
+		return o, fmt.Errorf("-elsewhere-load: %w", err)
+	}
 	switch {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -129,8 +136,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("the probe needs -probe-streams ≥ 1, -probe-start > 0, -probe-factor > 1, -probe-step > 0")
 	case o.profileDir != "" && o.debugAddr == "":
 		return o, errors.New("-profile needs -debug-addr")
-	case len(o.peoplePlan) > 0 && o.peopleTokens == "":
-		return o, errors.New("-people-load needs -people-tokens (made by 'parley-bench prepare')")
+	case len(o.peoplePlan)+len(o.elsewherePlan) > 0 && o.peopleTokens == "":
+		return o, errors.New("-people-load and -elsewhere-load need -people-tokens (made by 'parley-bench prepare')")
 	}
 	return o, nil
 }

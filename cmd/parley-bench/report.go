@@ -36,6 +36,17 @@ func (b *bench) report(w io.Writer) {
 		fmt.Fprintln(w)
 		waveTable(w, b.waveRows)
 	}
+	if len(b.elsewhereRows) > 0 {
+		fmt.Fprintln(w, "\n### Room lists to people looking at other rooms")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| people | streams per person | posts @ rate | achieved | lists received / expected | p50 | p99 | max |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for _, r := range b.elsewhereRows {
+			fmt.Fprintf(w, "| %d | 1 | %d @ %g/s | %.1f/s | %d / %d | %s | %s | %s |\n",
+				r.people, r.w.posts, r.w.rate, r.post.Rate, r.lists, r.post.OK*r.opened.Opened,
+				round(r.latency.P50), round(r.latency.P99), round(r.latency.Max))
+		}
+	}
 	if len(b.probeRows) > 0 {
 		fmt.Fprintf(w, "\n### Throughput probe: %d streams, %s per step\n\n", b.o.probeStreams, b.o.probeStep)
 		waveTable(w, b.probeRows)

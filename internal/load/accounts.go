@@ -76,3 +76,24 @@ func (a *Accounts) signIn(ctx context.Context, path, handle, password string) (S
 	}
 	return Session{}, errors.New("POST " + path + ": no session cookie in the answer")
 }
+
+// Follow requests path with the session cookie ("name=value") and returns
+// where the server's 303 leads, such as the direct room GET /dm/HANDLE
+// opens.
+func (a *Accounts) Follow(ctx context.Context, path, cookie string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.Base+path, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Cookie", cookie)
+	res, err := a.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body)
+	if res.StatusCode != http.StatusSeeOther {
+		return "", fmt.Errorf("GET %s: status %d", path, res.StatusCode)
+	}
+	return res.Header.Get("Location"), nil
+}

@@ -17,6 +17,12 @@ type ClientConfig struct {
 	MaxDialing int
 }
 
+// Target is one stream to open: its path (the client's when empty) and
+// its session cookie.
+type Target struct {
+	Path, Cookie string
+}
+
 // ConnectResult tells how opening a batch of streams went.
 type ConnectResult struct {
 	Opened  int

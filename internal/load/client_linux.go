@@ -4,6 +4,7 @@ package load
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,20 +63,32 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-// Open opens one stream per cookie ("name=value"; ignored in raw mode) and
-// waits until each is open or has failed, or ctx is done.
+// Open opens one stream per cookie ("name=value"; ignored in raw mode) on
+// the client's path and waits until each is open or has failed, or ctx is
+// done.
 func (c *Client) Open(ctx context.Context, cookies []string) (ConnectResult, error) {
+	targets := make([]Target, len(cookies))
+	for i, ck := range cookies {
+		targets[i] = Target{Cookie: ck}
+	}
+	return c.OpenTargets(ctx, targets)
+}
+
+// OpenTargets opens one stream per target, each on its own path (the
+// client's when empty), and waits as Open does.
+func (c *Client) OpenTargets(ctx context.Context, targets []Target) (ConnectResult, error) {
+	cookies := targets
 	start := time.Now()
 	for _, p := range c.pollers {
 		p.mu.Lock()
 		p.resetDial(start)
 		p.mu.Unlock()
 	}
-	for _, ck := range cookies {
+	for _, tg := range targets {
 		p := c.pollers[c.next%len(c.pollers)]
 		c.next++
 		p.mu.Lock()
-		p.queue = append(p.queue, ck)
+		p.queue = append(p.queue, tg)
 		p.mu.Unlock()
 	}
 	for _, p := range c.pollers {
@@ -105,7 +118,7 @@ func (c *Client) Open(ctx context.Context, cookies []string) (ConnectResult, err
 			failed += v
 		}
 		res.Elapsed = last.Sub(start)
-		res.Setup = summarise(setup)
+		res.Setup = Summarise(setup)
 		if res.Opened+failed >= len(cookies) {
 			return res, nil
 		}
@@ -141,6 +154,22 @@ func (c *Client) Presence() PresenceResult {
 	r.BytesP50, r.BytesMax = bytes[len(bytes)/2], bytes[len(bytes)-1]
 	r.EventsP50, r.EventsMax = events[len(events)/2], events[len(events)-1]
 	return r
+}
+
+// RoomsArrivals returns, for each open stream, when each of its "rooms"
+// events (the person's room list) arrived.
+func (c *Client) RoomsArrivals() [][]time.Time {
+	var all [][]time.Time
+	for _, p := range c.pollers {
+		p.mu.Lock()
+		for _, s := range p.streams {
+			if s.state == live {
+				all = append(all, slices.Clone(s.roomsAt))
+			}
+		}
+		p.mu.Unlock()
+	}
+	return all
 }
 
 // Streams returns the number of open streams.
@@ -210,7 +239,7 @@ func (c *Client) EndWave(acked []bool) WaveResult {
 		p.samples = nil
 		p.mu.Unlock()
 	}
-	r.Latency = summarise(lat)
+	r.Latency = Summarise(lat)
 	return r
 }
 
@@ -248,6 +277,7 @@ type stream struct {
 	head    []byte
 	sc      scanner
 	lastID  int64
+	roomsAt []time.Time // when each "rooms" event arrived
 
 	// The current wave.
 	seen     []uint64 // bit per message seq
@@ -275,7 +305,7 @@ type poller struct {
 	stopped      bool
 	streams      map[int]*stream
 	gone         []*stream // streams that ended during the wave
-	queue        []string
+	queue        []Target
 	dialingCount int
 	live         int
 	opened       int
@@ -383,9 +413,9 @@ func (p *poller) resetDial(start time.Time) {
 // are being set up.
 func (p *poller) dialMore() {
 	for p.dialingCount < p.maxDialing && len(p.queue) > 0 {
-		cookie := p.queue[0]
+		tg := p.queue[0]
 		p.queue = p.queue[1:]
-		if err := p.dial(cookie); err != nil {
+		if err := p.dial(tg); err != nil {
 			p.failed["connect: "+errText(err)]++
 		}
 	}
@@ -394,7 +424,7 @@ func (p *poller) dialMore() {
 	}
 }
 
-func (p *poller) dial(cookie string) error {
+func (p *poller) dial(tg Target) error {
 	fd, err := syscall.Socket(p.family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -405,7 +435,7 @@ func (p *poller) dial(cookie string) error {
 	}
 	s := &stream{fd: fd, started: time.Now()}
 	if p.path != "" {
-		s.head = []byte(p.request(cookie))
+		s.head = []byte(p.request(tg))
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLOUT | syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
@@ -417,9 +447,9 @@ func (p *poller) dial(cookie string) error {
 	return nil
 }
 
-func (p *poller) request(cookie string) string {
-	return "GET " + p.path + " HTTP/1.1\r\nHost: " + p.host +
-		"\r\nCookie: " + cookie +
+func (p *poller) request(tg Target) string {
+	return "GET " + cmp.Or(tg.Path, p.path) + " HTTP/1.1\r\nHost: " + p.host +
+		"\r\nCookie: " + tg.Cookie +
 		"\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: parley-bench\r\n\r\n"
 }
 
@@ -487,6 +517,9 @@ func (p *poller) handle(s *stream, events uint32) {
 	}
 	p.emitTo, p.emitAt = s, time.Now()
 	s.sc.feed(data, p.emitFn)
+	for len(s.roomsAt) < s.sc.roomsEvents {
+		s.roomsAt = append(s.roomsAt, p.emitAt)
+	}
 	if s.head != nil && s.state == live {
 		s.head = nil
 	}

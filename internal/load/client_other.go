@@ -22,6 +22,14 @@ func (c *Client) Open(ctx context.Context, cookies []string) (ConnectResult, err
 	return ConnectResult{}, errNoEpoll
 }
 
+// OpenTargets fails: there is no epoll here.
+func (c *Client) OpenTargets(ctx context.Context, targets []Target) (ConnectResult, error) {
+	return ConnectResult{}, errNoEpoll
+}
+
+// RoomsArrivals returns nothing.
+func (c *Client) RoomsArrivals() [][]time.Time { return nil }
+
 // Presence returns nothing.
 func (c *Client) Presence() PresenceResult { return PresenceResult{} }
 

@@ -35,6 +35,7 @@ type Poster struct {
 // PostResult tells how a run of posts went.
 type PostResult struct {
 	Acked   []bool      // by seq: the server acknowledged it (2xx)
+	Sent    []time.Time // by seq: when it was sent
 	OK      int         // acknowledged posts
 	Failed  map[int]int // refused posts by status; 0 is a transport error
 	Elapsed time.Duration
@@ -69,7 +70,7 @@ func (p *Poster) init() {
 // achieved Rate.
 func (p *Poster) Run(ctx context.Context, wave, m int, rate float64) PostResult {
 	p.once.Do(p.init)
-	res := PostResult{Acked: make([]bool, m), Failed: map[int]int{}}
+	res := PostResult{Acked: make([]bool, m), Sent: make([]time.Time, m), Failed: map[int]int{}}
 	lat := make([]time.Duration, m)
 	status := make([]int, m)
 	for i := range status {
@@ -80,7 +81,7 @@ func (p *Poster) Run(ctx context.Context, wave, m int, rate float64) PostResult 
 	for range min(p.Workers, m) {
 		wg.Go(func() {
 			for seq := range jobs {
-				status[seq], lat[seq] = p.post(ctx, wave, seq)
+				status[seq], lat[seq], res.Sent[seq] = p.post(ctx, wave, seq)
 			}
 		})
 	}
@@ -116,7 +117,7 @@ dispatch:
 			res.Failed[code]++
 		}
 	}
-	res.Latency = summarise(ok)
+	res.Latency = Summarise(ok)
 	if res.Elapsed > 0 {
 		res.Rate = float64(res.OK) / res.Elapsed.Seconds()
 	}
@@ -124,12 +125,13 @@ dispatch:
 }
 
 // post sends one message and returns the answer's status (0 when there was
-// none, -1 when ctx ended first) and how long the answer took.
-func (p *Poster) post(ctx context.Context, wave, seq int) (int, time.Duration) {
+// none, -1 when ctx ended first), how long the answer took and when it
+// was sent.
+func (p *Poster) post(ctx context.Context, wave, seq int) (status int, latency time.Duration, sent time.Time) {
 	if ctx.Err() != nil {
-		return -1, 0
+		return -1, 0, sent
 	}
-	sent := time.Now()
+	sent = time.Now()
 	body := Tag(wave, seq, sent.UnixNano())
 	if pad := p.BodyBytes - len(body); pad > 0 {
 		body += filler[:min(pad, len(filler))]
@@ -137,19 +139,19 @@ func (p *Poster) post(ctx context.Context, wave, seq int) (int, time.Duration) {
 	form := "body=" + url.QueryEscape(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, strings.NewReader(form))
 	if err != nil {
-		return 0, 0
+		return 0, 0, sent
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("HX-Request", "true")
 	req.Header.Set("Cookie", p.Sessions[seq%len(p.Sessions)].Cookie)
 	res, err := p.client.Do(req)
 	if err != nil {
-		return 0, 0
+		return 0, 0, sent
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	if res.StatusCode/100 == 2 && p.Posted != nil {
 		p.Posted.Add(1)
 	}
-	return res.StatusCode, time.Since(sent)
+	return res.StatusCode, time.Since(sent), sent
 }

@@ -44,6 +44,8 @@ type scanner struct {
 	cur   message
 
 	isPresence     bool
+	isRooms        bool
+	roomsEvents    int   // "rooms" events so far
 	eventBytes     int64 // of the event being read
 	presenceBytes  int64 // of every presence event so far
 	presenceEvents int
@@ -90,7 +92,10 @@ func (s *scanner) line(l []byte, emit func(message)) {
 			s.presenceBytes += s.eventBytes + 1
 			s.presenceEvents++
 		}
-		s.isMsg, s.isPresence, s.cur, s.eventBytes = false, false, message{}, 0
+		if s.isRooms {
+			s.roomsEvents++
+		}
+		s.isMsg, s.isPresence, s.isRooms, s.cur, s.eventBytes = false, false, false, message{}, 0
 	case l[0] == ':':
 	case bytes.HasPrefix(l, []byte("data:")):
 		if s.cur.tagged {
@@ -105,6 +110,7 @@ func (s *scanner) line(l []byte, emit func(message)) {
 		ev := bytes.TrimPrefix(l[6:], []byte(" "))
 		s.isMsg = string(ev) == "message"
 		s.isPresence = string(ev) == "presence"
+		s.isRooms = string(ev) == "rooms"
 	}
 }
 

@@ -55,7 +55,7 @@ func TestSummarise(t *testing.T) {
 	for i := 100; i >= 1; i-- {
 		d = append(d, time.Duration(i)*time.Millisecond)
 	}
-	got := summarise(d)
+	got := Summarise(d)
 	want := Latencies{N: 100, P50: 50 * time.Millisecond, P99: 99 * time.Millisecond, Max: 100 * time.Millisecond}
 	if got != want {
 		t.Errorf("summarise = %+v; want %+v", got, want)

@@ -12,9 +12,9 @@ type Latencies struct {
 	P50, P99, Max time.Duration
 }
 
-// summarise sorts d in place and returns its median, 99th percentile and
+// Summarise sorts d in place and returns its median, 99th percentile and
 // maximum (nearest rank).
-func summarise(d []time.Duration) Latencies {
+func Summarise(d []time.Duration) Latencies {
 	if len(d) == 0 {
 		return Latencies{}
 	}
