@@ -50,8 +50,13 @@ func TestPrivateRoomIsHiddenFromOutsiders(t *testing.T) {
 	ann := ts.newClient().register("Ann")
 	bob := ts.newClient().register("Bob")
 	ann.post("/rooms", url.Values{"name": {"secret"}, "private": {"1"}}).wantRedirect(t, "/rooms/secret")
-	ann.say("secret", "the launch code is zebra")
+	bobs := bob.open(events)
+	ann.say("secret", "the launch code is zebra, @bob")
 	id := lastIDOf(t, ann, "secret")
+	bobs.quietOf("mention", "rooms", 300*time.Millisecond) // bob may not read it: no mention
+	if d := ann.get("/rooms/secret").doc(t); d.Find(".body .mention").Length() != 0 {
+		t.Error("@bob renders as a mention in a room bob may not read")
+	}
 
 	for _, tc := range []struct {
 		name string

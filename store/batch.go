@@ -132,7 +132,7 @@ func (b *batcher) runTx(batch []*job) error {
 			return err
 		}
 	}
-	if err := indexPending(tx); err != nil {
+	if err := b.s.indexPending(tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -175,20 +175,26 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
 	return p, nil
 }
 
-// indexPendingSQL indexes the messages stored in the transaction so far, in
-// one statement (see migration 0003), and empties the queue.
-const indexPendingSQL = `
-	INSERT INTO messages_fts (rowid, body)
-		SELECT m.id, m.body FROM messages_fts_pending p JOIN messages m ON m.id = p.id;
-	DELETE FROM messages_fts_pending`
+// indexPendingQuery indexes the messages stored in the transaction so
+// far, in one statement (see migration 0003); clearPendingQuery then
+// empties the queue. Both are prepared once: the writer runs them at every
+// commit.
+const (
+	indexPendingQuery = `
+		INSERT INTO messages_fts (rowid, body)
+		SELECT m.id, m.body FROM messages_fts_pending p JOIN messages m ON m.id = p.id`
+	clearPendingQuery = `DELETE FROM messages_fts_pending`
+)
 
 // indexPending adds the messages stored in tx to the search index. The
 // writer (batcher.runTx) runs it before every commit, so every committed
 // message is searchable; a message stored by any other path would wait
 // for the writer's next commit.
-func indexPending(tx *sql.Tx) error {
-	if _, err := tx.Exec(indexPendingSQL); err != nil {
-		return fmt.Errorf("index new messages: %w", err)
+func (s *Store) indexPending(tx *sql.Tx) error {
+	for _, st := range []*sql.Stmt{s.stmts.indexPending, s.stmts.clearPending} {
+		if _, err := tx.Stmt(st).Exec(); err != nil {
+			return fmt.Errorf("index new messages: %w", err)
+		}
 	}
 	return nil
 }

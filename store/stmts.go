@@ -11,6 +11,7 @@ import (
 type stmts struct {
 	login, room, insertMessage, sentMessage *sql.Stmt
 	isMember, insertMention                 *sql.Stmt
+	indexPending, clearPending              *sql.Stmt
 	savepoint, rollbackTo, release          *sql.Stmt
 }
 
@@ -42,6 +43,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.sentMessage, sentMessageQuery},
 		{&s.stmts.isMember, `SELECT EXISTS (SELECT 1 FROM members WHERE room_id = ? AND user_id = ?)`},
 		{&s.stmts.insertMention, `INSERT OR IGNORE INTO mentions (user_id, message_id, room_id) VALUES (?, ?, ?)`},
+		{&s.stmts.indexPending, indexPendingQuery},
+		{&s.stmts.clearPending, clearPendingQuery},
 		{&s.stmts.savepoint, `SAVEPOINT job`},
 		{&s.stmts.rollbackTo, `ROLLBACK TO job`},
 		{&s.stmts.release, `RELEASE job`},

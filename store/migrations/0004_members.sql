@@ -27,12 +27,13 @@ CREATE TRIGGER users_join_general AFTER INSERT ON users BEGIN
 END;
 
 -- Writing in a room makes the writer a member (of a public room; in the
--- others only members may write), having read up to what they wrote.
+-- others only members may write), having read up to what they wrote. A
+-- member's own messages never count as unread, so a member's read
+-- position need not follow what they write: no write but the first.
 CREATE TRIGGER messages_make_member AFTER INSERT ON messages
 WHEN new.kind = 'text' AND new.user_id IS NOT NULL BEGIN
-	INSERT INTO members (room_id, user_id, joined_at, read_id)
-	VALUES (new.room_id, new.user_id, new.created_at, new.id)
-	ON CONFLICT (room_id, user_id) DO UPDATE SET read_id = max(read_id, excluded.read_id);
+	INSERT OR IGNORE INTO members (room_id, user_id, joined_at, read_id)
+	VALUES (new.room_id, new.user_id, new.created_at, new.id);
 END;
 
 -- The accounts there are now: members of general and of every room they
