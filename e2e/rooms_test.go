@@ -126,3 +126,24 @@ func (tb *tab) sendWithoutJS(text string) {
 	tb.do(chromedp.SendKeys(chromedp.ID("body"), text))
 	tb.clickAndLoad("#composer button[type=submit]")
 }
+
+// TestMentionSuggestions: typing "@" and the start of a handle lists the
+// people who may read the room; Enter takes one, and the message sent
+// mentions them.
+func TestMentionSuggestions(t *testing.T) {
+	_, ann, bob := twoInRoom(t)
+	ann.do(chromedp.Focus(chromedp.ID("body")))
+	ann.compose("hi @bo")
+	ann.waitJS(deliveryLimit, `document.querySelector("#mention-suggestions [aria-selected=true]") !== null && document.querySelector("#mention-suggestions [aria-selected=true]").textContent === "@bob"`,
+		"suggest bob")
+	ann.pressEnter() // takes the suggestion, sends nothing
+	if got := eval[string](ann, `document.getElementById("body").value`); got != "hi @bob " {
+		t.Fatalf("the composer holds %q; want the handle taken", got)
+	}
+	ann.compose("look")
+	ann.pressEnter()
+	bob.waitMessage("hi @bob look", deliveryLimit)
+	if !bob.has(`#messages li:last-child .body .mention`) {
+		t.Error("the message sent does not mention bob")
+	}
+}

@@ -132,6 +132,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /rooms/{room}", a.requireUser(a.showRoom))
 	mux.Handle("POST /rooms/{room}/messages", a.requireUser(a.postMessage))
 	mux.Handle("GET /rooms/{room}/events", a.requireStreamUser(a.streamEvents))
+	mux.Handle("GET /rooms/{room}/people", a.requireUser(a.people))
 	mux.Handle("GET /search", a.requireUser(a.showSearch))
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET "+assets.Prefix, assets.Handler())

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -72,4 +73,27 @@ func (a *App) roomLabel(r *http.Request, name string, userID int64) (string, err
 		return "a conversation", nil
 	}
 	return u.Handle, err
+}
+
+// people answers the composer's "@" with the handles, starting with q, of
+// the people who may read the room: a JSON array of at most eight.
+func (a *App) people(w http.ResponseWriter, r *http.Request) {
+	room, err := a.room(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query().Get("q")
+	if !store.ValidHandlePrefix(q) {
+		http.Error(w, "q is the start of a handle: letters, digits, '_', '-' and '.'.", http.StatusBadRequest)
+		return
+	}
+	handles, err := a.store.Readers(r.Context(), room, q, 8)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(handles)
 }

@@ -339,3 +339,31 @@ func (s *stream) quietOf(typ1, typ2 string, d time.Duration) {
 		}
 	}
 }
+
+// The composer's "@" suggests the people who may read the room, and only
+// them.
+func TestPeopleSuggestions(t *testing.T) {
+	ts := newTestServer(t, fastConfig())
+	ann := ts.newClient().register("Ann")
+	ts.newClient().register("Andy")
+	ts.newClient().register("Bob")
+	ann.post("/rooms", url.Values{"name": {"secret"}, "private": {"1"}}).wantRedirect(t, "/rooms/secret")
+	ann.post("/rooms/secret/members", url.Values{"handle": {"bob"}}).wantRedirect(t, "/rooms/secret")
+
+	for _, tc := range []struct{ room, q, want string }{
+		{"general", "an", `["Andy","Ann"]`},
+		{"general", "AN", `["Andy","Ann"]`},
+		{"general", "", `["Andy","Ann","Bob"]`},
+		{"secret", "", `["Ann","Bob"]`},
+		{"secret", "and", `[]`},
+	} {
+		r := ann.get("/rooms/" + tc.room + "/people?q=" + tc.q).wantStatus(t, http.StatusOK)
+		if got := strings.TrimSpace(r.body); got != tc.want {
+			t.Errorf("%s, %q: %s; want %s", tc.room, tc.q, got, tc.want)
+		}
+	}
+	ann.get("/rooms/general/people?q=%22%3B").wantStatus(t, http.StatusBadRequest)
+	andy := ts.newClient()
+	andy.login("Andy")
+	andy.get("/rooms/secret/people?q=").wantStatus(t, http.StatusNotFound)
+}

@@ -167,3 +167,49 @@ func splitMentions(s string) []string {
 	}
 	return strings.Fields(s)
 }
+
+// ValidHandlePrefix reports whether s can start a handle: at most
+// HandleMaxLen of the characters a handle has.
+func ValidHandlePrefix(s string) bool {
+	if len(s) > HandleMaxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isHandleByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Readers returns up to limit handles, in order, of the people who may
+// read room and whose handle starts with prefix (in any case): whom a
+// message there can mention.
+func (s *Store) Readers(ctx context.Context, room Room, prefix string, limit int) ([]string, error) {
+	lo := HandleKey(prefix)
+	hi := lo + "\x7f"
+	q := `SELECT handle FROM users WHERE handle_key >= ? AND handle_key < ? ORDER BY handle_key LIMIT ?`
+	args := []any{lo, hi, limit}
+	if room.Kind != KindPublic {
+		q = `SELECT u.handle FROM members m JOIN users u ON u.id = m.user_id
+			WHERE m.room_id = ? AND u.handle_key >= ? AND u.handle_key < ? ORDER BY u.handle_key LIMIT ?`
+		args = append([]any{room.ID}, args...)
+	}
+	rows, err := s.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("readers", err)
+	}
+	defer rows.Close()
+	handles := []string{}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, wrap("readers", err)
+		}
+		handles = append(handles, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("readers", err)
+	}
+	return handles, nil
+}

@@ -297,6 +297,110 @@
 
   // The composer
 
+  // "@" and the start of a handle suggest the people who may read the
+  // room; arrows choose, Enter or Tab takes one, Escape closes the list.
+  var suggest = { list: null, handles: [], active: -1, at: null, timer: 0, seq: 0 };
+
+  function mentionAtCaret(t) {
+    var before = t.value.slice(0, t.selectionStart);
+    var m = /(^|[^A-Za-z0-9_.-])@([A-Za-z0-9_.-]{0,32})$/.exec(before);
+    return m ? { start: before.length - m[2].length - 1, prefix: m[2] } : null;
+  }
+
+  function closeSuggestions() {
+    if (suggest.list) suggest.list.remove();
+    suggest.list = null;
+    suggest.handles = [];
+    suggest.active = -1;
+    var body = $("body");
+    if (body) body.removeAttribute("aria-activedescendant");
+  }
+
+  function setActive(i) {
+    suggest.active = i;
+    var items = suggest.list.children;
+    for (var k = 0; k < items.length; k++) items[k].setAttribute("aria-selected", k === i ? "true" : "false");
+    $("body").setAttribute("aria-activedescendant", items[i].id);
+  }
+
+  function takeSuggestion(t, handle) {
+    var at = suggest.at;
+    var rest = t.value.slice(t.selectionStart);
+    t.value = t.value.slice(0, at.start) + "@" + handle + " " + rest;
+    var caret = at.start + handle.length + 2;
+    t.setSelectionRange(caret, caret);
+    closeSuggestions();
+  }
+
+  function showSuggestions(t, at, handles) {
+    closeSuggestions();
+    if (!handles.length || document.activeElement !== t) return;
+    var ul = document.createElement("ul");
+    ul.id = "mention-suggestions";
+    ul.className = "suggestions";
+    ul.setAttribute("role", "listbox");
+    ul.setAttribute("aria-label", "People to mention");
+    handles.forEach(function (h, i) {
+      var li = document.createElement("li");
+      li.id = "mention-option-" + i;
+      li.setAttribute("role", "option");
+      li.textContent = "@" + h;
+      li.addEventListener("mousedown", function (e) {
+        e.preventDefault();
+        takeSuggestion(t, h);
+      });
+      ul.appendChild(li);
+    });
+    t.form.appendChild(ul);
+    suggest.list = ul;
+    suggest.handles = handles;
+    suggest.at = at;
+    setActive(0);
+  }
+
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (!app || !t || t.id !== "body") return;
+    var at = mentionAtCaret(t);
+    clearTimeout(suggest.timer);
+    if (!at) {
+      closeSuggestions();
+      return;
+    }
+    var seq = ++suggest.seq;
+    suggest.timer = setTimeout(function () {
+      fetch("/rooms/" + app.dataset.room + "/people?q=" + encodeURIComponent(at.prefix), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (handles) { if (seq === suggest.seq) showSuggestions(t, at, handles); })
+        .catch(function () {});
+    }, 120);
+  });
+
+  // Runs before the composer's other keys (capture): while the list is
+  // open, these keys are the list's.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (!suggest.list || !t || t.id !== "body") return;
+    var n = suggest.handles.length;
+    switch (e.key) {
+      case "ArrowDown": setActive((suggest.active + 1) % n); break;
+      case "ArrowUp": setActive((suggest.active + n - 1) % n); break;
+      case "Enter":
+      case "Tab":
+        if (e.shiftKey) return;
+        takeSuggestion(t, suggest.handles[suggest.active]);
+        break;
+      case "Escape": closeSuggestions(); break;
+      default: return;
+    }
+    e.preventDefault();
+    e.stopImmediatePropagation();
+  }, true);
+
+  document.addEventListener("focusout", function (e) {
+    if (e.target && e.target.id === "body") closeSuggestions();
+  });
+
   // Enter sends; Shift+Enter starts a new line.
   document.addEventListener("keydown", function (e) {
     var t = e.target;
