@@ -357,7 +357,7 @@ func TestPeopleSuggestions(t *testing.T) {
 		{"secret", "", `["Ann","Bob"]`},
 		{"secret", "and", `[]`},
 	} {
-		r := ann.get("/rooms/" + tc.room + "/people?q=" + tc.q).wantStatus(t, http.StatusOK)
+		r := ann.get("/rooms/"+tc.room+"/people?q="+tc.q).wantStatus(t, http.StatusOK)
 		if got := strings.TrimSpace(r.body); got != tc.want {
 			t.Errorf("%s, %q: %s; want %s", tc.room, tc.q, got, tc.want)
 		}
