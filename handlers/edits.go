@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -239,17 +240,16 @@ func (c *changeMerger) flushLocked(room string) {
 	for _, m := range p {
 		msgs = append(msgs, m)
 	}
-	slices.SortFunc(msgs, func(x, y store.Message) int { return int(min(max(x.ChangeID-y.ChangeID, -1), 1)) })
+	slices.SortFunc(msgs, func(x, y store.Message) int { return cmp.Compare(x.ChangeID, y.ChangeID) })
 	now := time.Now()
 	for _, m := range msgs {
 		c.publishLocked(m, now)
 	}
-	for id, t := range c.sent {
-		if now.Sub(t) >= changeWindow {
-			delete(c.sent, id)
-		}
-	}
 }
+
+// sentKept is how many recently changed messages the merger remembers
+// before it forgets those whose window has passed.
+const sentKept = 1024
 
 func (c *changeMerger) publishLocked(m store.Message, now time.Time) {
 	f, err := messageFrame(m)
@@ -258,5 +258,12 @@ func (c *changeMerger) publishLocked(m store.Message, now time.Time) {
 		return
 	}
 	c.a.broker.Publish(m.Room, f)
+	if len(c.sent) >= sentKept {
+		for id, t := range c.sent {
+			if now.Sub(t) >= changeWindow {
+				delete(c.sent, id)
+			}
+		}
+	}
 	c.sent[m.ID] = now
 }
