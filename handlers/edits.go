@@ -132,9 +132,17 @@ func (a *App) deleteMessage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if _, err := a.store.DeleteMessage(r.Context(), room, id, currentUser(r).ID); err != nil {
+	m, err := a.store.DeleteMessage(r.Context(), room, id, currentUser(r).ID)
+	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if m.ChangeID != 0 {
+		// It may have counted as unread, or as a mention, for people
+		// reading other rooms: their lists go again (deletes are rare).
+		for _, u := range a.hub.Elsewhere(room.Name) {
+			a.personal.changed(u)
+		}
 	}
 	changed(w, r, room.Name)
 }

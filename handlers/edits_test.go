@@ -377,3 +377,25 @@ func TestResumeCoversChanges(t *testing.T) {
 		t.Errorf("page at %s with the replay:\n%v\nfresh page:\n%v", n, page, fresh)
 	}
 }
+
+// A deleted message stops counting as unread at once for people reading
+// other rooms: their room list comes again.
+func TestDeleteUpdatesCounts(t *testing.T) {
+	ts := newTestServer(t, fastConfig())
+	ann := ts.newClient().register("ann")
+	bob := ts.newClient().register("bob")
+	bob.post("/rooms", url.Values{"name": {"elsewhere"}}).wantStatus(t, http.StatusSeeOther)
+	s := bob.open("/rooms/elsewhere/events")
+	unread := func() string {
+		t.Helper()
+		_, n, _ := roomEntry(t, parseHTML(t, s.next("rooms").Data), "general")
+		return n
+	}
+	ann.say("general", "soon gone")
+	id := lastMessageID(t, ann, "general")
+	for unread() != "1" {
+	}
+	ann.post(msgPath("general", id, "delete"), nil).wantRedirect(t, "/rooms/general")
+	for unread() != "0" {
+	}
+}
