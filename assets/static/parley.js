@@ -387,11 +387,12 @@
     $("account-toggle").focus();
   });
 
-  // The account menu closes with Escape and with a click elsewhere.
+  // The account menu and the message menus close with Escape and with a
+  // click elsewhere.
 
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
-    var menu = document.querySelector("details.account[open]");
+    var menu = document.querySelector("details.account[open], details.msg-menu[open]");
     if (!menu) return;
     menu.open = false;
     menu.querySelector("summary").focus();
