@@ -28,7 +28,8 @@ race:
 FUZZTIME ?= 15s
 FUZZ_TARGETS := ./hub:FuzzEncode ./handlers:FuzzMessageFrame \
 	./store:FuzzValidateHandle ./store:FuzzValidatePassword ./store:FuzzValidateBody \
-	./store:FuzzValidateClientID ./store:FuzzMatchQuery
+	./store:FuzzValidateClientID ./store:FuzzMatchQuery \
+	./store:FuzzValidateEmoji
 
 ## fuzz: run every fuzz target for FUZZTIME (default 15s)
 fuzz:

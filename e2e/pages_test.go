@@ -39,6 +39,12 @@ func TestMarkup(t *testing.T) {
 		"room-rename-bad":  ann.postForm("/profile", url.Values{"handle": {"no spaces"}}, http.StatusUnprocessableEntity),
 	}
 	ann.say("general", "Search me: <b>bold</b> café")
+	ids := servedIDs(pages["room"])
+	edit := fmt.Sprintf("/rooms/general/messages/%d/edit", ids[len(ids)-1])
+	pages["edit"] = ann.get(edit, http.StatusOK)
+	pages["edit-empty"] = ann.postForm(edit, url.Values{"body": {" "}}, http.StatusUnprocessableEntity)
+	pages["reaction-refused"] = ann.postForm(fmt.Sprintf("/rooms/general/messages/%d/reactions", ids[len(ids)-1]),
+		url.Values{"emoji": {"no"}}, http.StatusUnprocessableEntity)
 	maps.Copy(pages, historyPages(t, ann))
 	maps.Copy(pages, roomsPages(t, srv, ann))
 	ann.postForm("/logout", url.Values{}, http.StatusSeeOther)
@@ -74,12 +80,14 @@ func TestAccessibility(t *testing.T) {
 			tb.judge("room")
 			tb.do(chromedp.Click(chromedp.CSS("#account-toggle")))
 			tb.judge("room with the account menu open")
+			tb.judgeEdits()
 			tb.judgeHistoryAndSearch()
 			tb.judgeRoomsPages()
 
 			phone := newPerson(t, srv, "phone-"+scheme, withScheme(scheme), withViewport(360, 740))
 			phone.signIn("priya")
 			phone.judge("room on a phone")
+			phone.judgeEdits()
 			if w := eval[float64](phone, `document.documentElement.scrollWidth`); w > 360 {
 				t.Errorf("on a 360 px wide phone the room is %v px wide", w)
 			}
@@ -87,6 +95,23 @@ func TestAccessibility(t *testing.T) {
 			phone.judgeRoomsPages()
 		})
 	}
+}
+
+// judgeEdits judges the room with the menu of the reader's own message
+// open (the edited one, if any), and its edit page; neither may be wider than the screen.
+func (tb *tab) judgeEdits() {
+	tb.t.Helper()
+	tb.goTo("/rooms/general")
+	id := eval[int64](tb, `Number((document.querySelector("#messages li.own.edited") || Array.from(document.querySelectorAll("#messages li.own")).pop()).dataset.id)`)
+	tb.do(chromedp.Click(chromedp.CSS(fmt.Sprintf("#msg-%d .msg-menu summary", id))))
+	tb.judge("room with a message menu open")
+	width := eval[float64](tb, `window.innerWidth`)
+	if w := eval[float64](tb, `document.documentElement.scrollWidth`); w > width {
+		tb.t.Errorf("%s: with a message menu open the room is %v px wide on a %v px screen", tb.name, w, width)
+	}
+	tb.goTo(fmt.Sprintf("/rooms/general/messages/%d/edit", id))
+	tb.judge("edit page")
+	tb.goTo("/rooms/general")
 }
 
 // judgeHistoryAndSearch judges a page around a message (highlighted, with

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -77,4 +79,26 @@ func seedConversation(t *testing.T, srv *server) {
 	} {
 		people[m.who].say("general", m.body)
 	}
+	seedChanges(t, people)
+}
+
+// seedChanges edits, reacts to and deletes some of the conversation's
+// messages, so that the room shows each kind of change: jonas's question
+// edited, two reactions to the last message (one of them maya's), and a
+// message deleted.
+func seedChanges(t *testing.T, people map[string]*client) {
+	t.Helper()
+	ids := servedIDs(people["maya"].get("/rooms/general", http.StatusOK))
+	if len(ids) < 7 {
+		t.Fatalf("the conversation has %d messages; want 7", len(ids))
+	}
+	msg := func(id int64, action string) string { return fmt.Sprintf("/rooms/general/messages/%d/%s", id, action) }
+	last, question := ids[len(ids)-1], ids[len(ids)-3]
+	people["jonas"].postForm(msg(question, "edit"), url.Values{"body": {"Measured on the two-core box, I hope?"}}, http.StatusSeeOther)
+	people["priya"].postForm(msg(last, "reactions"), url.Values{"emoji": {"🎉"}}, http.StatusSeeOther)
+	people["maya"].postForm(msg(last, "reactions"), url.Values{"emoji": {"🎉"}}, http.StatusSeeOther)
+	people["jonas"].postForm(msg(last, "reactions"), url.Values{"emoji": {"👍🏽"}}, http.StatusSeeOther)
+	people["maya"].say("general", "Oops, wrong room.")
+	ids = servedIDs(people["maya"].get("/rooms/general", http.StatusOK))
+	people["maya"].postForm(msg(ids[len(ids)-1], "delete"), url.Values{}, http.StatusSeeOther)
 }

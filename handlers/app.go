@@ -75,6 +75,7 @@ type App struct {
 	broker   hub.Broker
 	presence *presence
 	personal *personal
+	changes  *changeMerger
 	limits   *limiter
 	log      *slog.Logger
 	sstore   *sqlite3store.SQLite3Store
@@ -101,6 +102,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 
 	a.presence = newPresence(a, cfg)
 	a.personal = newPersonal(a)
+	a.changes = newChangeMerger(a)
 	hc := cfg.Hub
 	hc.Observer = a.presence
 	hc.CheckSessions = a.liveSessions
@@ -131,6 +133,10 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /mentions", a.requireUser(a.mentions))
 	mux.Handle("GET /rooms/{room}", a.requireUser(a.showRoom))
 	mux.Handle("POST /rooms/{room}/messages", a.requireUser(a.postMessage))
+	mux.Handle("GET /rooms/{room}/messages/{id}/edit", a.requireUser(a.showEdit))
+	mux.Handle("POST /rooms/{room}/messages/{id}/edit", a.requireUser(a.editMessage))
+	mux.Handle("POST /rooms/{room}/messages/{id}/delete", a.requireUser(a.deleteMessage))
+	mux.Handle("POST /rooms/{room}/messages/{id}/reactions", a.requireUser(a.react))
 	mux.Handle("GET /rooms/{room}/events", a.requireStreamUser(a.streamEvents))
 	mux.Handle("GET /rooms/{room}/people", a.requireUser(a.people))
 	mux.Handle("GET /search", a.requireUser(a.showSearch))

@@ -64,6 +64,10 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client went away
 	case errors.Is(err, store.ErrNotFound):
 		status, title, msg = http.StatusNotFound, "Not found", "There is nothing here. Check the address."
+	case errors.Is(err, store.ErrNotAuthor):
+		status, title, msg = http.StatusForbidden, "Not yours", "Only the person who wrote a message may edit or delete it. Nothing was changed."
+	case errors.Is(err, store.ErrNotice):
+		status, title, msg = http.StatusConflict, "A notice", "Notices of the room cannot be changed. Nothing was changed."
 	case errors.Is(err, errBadRequest):
 		status, title, msg = http.StatusBadRequest, "Not a page", "That address asks for something Parley does not have. Check the address."
 	case errors.As(err, &tooBig):

@@ -139,14 +139,9 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := store.Message{Room: room, UserID: me.ID, Kind: store.KindText, Author: me.Handle, Body: body, ClientID: clientID}
-	mentioned, err := a.store.ResolveMentions(r.Context(), rm, body)
-	if err != nil {
+	if m.Mentions, m.MentionIDs, err = a.mentioned(r.Context(), rm, body); err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	for _, u := range mentioned {
-		m.Mentions = append(m.Mentions, store.HandleKey(u.Handle))
-		m.MentionIDs = append(m.MentionIDs, u.ID)
 	}
 	_, err = a.store.CreateMessage(r.Context(), m)
 	if err != nil {
@@ -178,15 +173,21 @@ func newClientID() string {
 }
 
 // publishMessages is the store's commit hook: each message is rendered
-// into its event frame once, and the frame goes to every stream of its room.
+// into its event frame once, and the frame goes to every stream of its
+// room. Changes (edits, deletes, reactions) go through the room's
+// changeMerger.
 func (a *App) publishMessages(msgs []store.Message) {
 	for _, m := range msgs {
+		if m.ChangeID != 0 {
+			a.changes.change(m)
+			continue
+		}
 		html, err := renderBytes(bgCtx, views.Message(m))
 		if err != nil {
 			a.log.Error("render message", "id", m.ID, "err", err)
 			continue
 		}
-		a.broker.Publish(m.Room, hub.Encode(m.ID, "message", html))
+		a.changes.publish(m.Room, hub.Encode(m.ID, "message", html))
 		if m.Kind == store.KindText {
 			a.presence.spoke(m.Room, m.UserID, m.ID)
 			a.personal.stored(m, html)
@@ -194,12 +195,21 @@ func (a *App) publishMessages(msgs []store.Message) {
 	}
 }
 
-// messageFrame renders m as the "message" event of the stream, from the
-// same component as the page.
+// messageFrame renders m as its event of the stream, from the same
+// component as the page: "message" for a new message, "update" for a
+// change, "delete" for a deletion, each with its own id.
 func messageFrame(m store.Message) (hub.Frame, error) {
 	html, err := renderBytes(bgCtx, views.Message(m))
 	if err != nil {
 		return hub.Frame{}, err
 	}
-	return hub.Encode(m.ID, "message", html), nil
+	event := "message"
+	switch {
+	case m.ChangeID == 0:
+	case m.Deleted():
+		event = "delete"
+	default:
+		event = "update"
+	}
+	return hub.Encode(m.EventID(), event, html), nil
 }

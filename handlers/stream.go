@@ -122,8 +122,8 @@ func setStreamHeaders(h http.Header) {
 // once, and a short reconnection delay.
 const streamPreamble = ": parley\nretry: 1000\n\n"
 
-// writeStart writes the preamble, the replay of every message after the
-// cursor, and the room's online list as last sent to its streams (or as it
+// writeStart writes the preamble, the replay of every message and change
+// after the cursor (each message as it now is), and the room's online list as last sent to its streams (or as it
 // is, when none was sent yet).
 func (a *App) writeStart(r *http.Request, w io.Writer, sub *hub.Sub, room string, cursor int64, hasCursor bool) error {
 	if _, err := io.WriteString(w, streamPreamble); err != nil {
@@ -131,7 +131,7 @@ func (a *App) writeStart(r *http.Request, w io.Writer, sub *hub.Sub, room string
 	}
 	if hasCursor {
 		for {
-			msgs, err := a.store.MessagesAfter(r.Context(), room, cursor, replayPage)
+			msgs, err := a.store.EventsAfter(r.Context(), room, cursor, replayPage)
 			if err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ func (a *App) writeStart(r *http.Request, w io.Writer, sub *hub.Sub, room string
 				if _, err := w.Write(f.Data); err != nil {
 					return err
 				}
-				cursor = m.ID
+				cursor = m.EventID()
 			}
 			sub.Replayed(cursor)
 			if len(msgs) < replayPage {

@@ -95,6 +95,9 @@ const (
 	KindLeave  = "leave"
 	KindBack   = "back"
 	KindRename = "rename"
+	// KindDeleted is what a message its author deleted leaves behind: a
+	// tombstone without body or author.
+	KindDeleted = "deleted"
 )
 
 // Message is one entry of a room: what a user wrote, or a system notice.
@@ -115,10 +118,42 @@ type Message struct {
 	// second message with the same ClientID by the same user in the same
 	// room is never stored. See ValidateClientID.
 	ClientID string
+	// EditedAt is when the body was last replaced, zero if never.
+	EditedAt time.Time
+	// Reactions are the emoji people reacted with, in the order of the
+	// first reaction with each.
+	Reactions []Reaction
+	// ChangeID is set on a message handed to AfterCommit or replayed
+	// because it changed (edited, deleted, reacted to): the id of the
+	// change, from the same sequence as message ids. It is 0 for a new
+	// message.
+	ChangeID int64
 }
 
-// System reports whether m is a notice rather than something a user wrote.
-func (m Message) System() bool { return m.Kind != KindText }
+// Reaction is one emoji on a message and who reacted with it.
+type Reaction struct {
+	Emoji   string
+	Handles []string // in the order they reacted
+}
+
+// System reports whether m is a notice rather than something a user wrote
+// (or a tombstone of it).
+func (m Message) System() bool { return m.Kind != KindText && m.Kind != KindDeleted }
+
+// Deleted reports whether m was deleted by its author.
+func (m Message) Deleted() bool { return m.Kind == KindDeleted }
+
+// Edited reports whether m's body was replaced after it was sent.
+func (m Message) Edited() bool { return !m.EditedAt.IsZero() && !m.Deleted() }
+
+// EventID is the id of the stream event that carries m: the change's id
+// for a change, else the message's.
+func (m Message) EventID() int64 {
+	if m.ChangeID != 0 {
+		return m.ChangeID
+	}
+	return m.ID
+}
 
 // NormalizeBody trims the surrounding white space of a message body.
 func NormalizeBody(body string) string { return strings.TrimSpace(body) }

@@ -90,10 +90,10 @@ func (s *Store) history(ctx context.Context, room Room, c Cursor) (Page, error) 
 // caller reverses them), and above an id, oldest first.
 const (
 	olderQuery = `
-		SELECT id, user_id, kind, author, body, created_at, mentions FROM messages
+		SELECT id, user_id, kind, author, body, created_at, mentions, edited_at FROM messages
 		WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?`
 	newerQuery = `
-		SELECT id, user_id, kind, author, body, created_at, mentions FROM messages
+		SELECT id, user_id, kind, author, body, created_at, mentions, edited_at FROM messages
 		WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?`
 )
 

@@ -119,7 +119,7 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 func (s *Store) LatestMessages(ctx context.Context, room string, limit int) ([]Message, error) {
 	msgs, err := s.queryMessages(ctx, `
 		SELECT * FROM (
-			SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions
+			SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions, m.edited_at
 			FROM messages m JOIN rooms r ON r.id = m.room_id
 			WHERE r.name = ? ORDER BY m.id DESC LIMIT ?
 		) ORDER BY id`, room, room, limit)
@@ -133,7 +133,7 @@ func (s *Store) LatestMessages(ctx context.Context, room string, limit int) ([]M
 // order.
 func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]Message, error) {
 	msgs, err := s.queryMessages(ctx, `
-		SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions
+		SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions, m.edited_at
 		FROM messages m JOIN rooms r ON r.id = m.room_id
 		WHERE r.name = ? AND m.id > ? ORDER BY m.id LIMIT ?`, room, room, after, limit)
 	if err != nil {
@@ -189,15 +189,18 @@ func (s *Store) queryMessages(ctx context.Context, q string, room string, args .
 	defer rows.Close()
 	var msgs []Message
 	for rows.Next() {
-		m := Message{Room: room}
-		var userID sql.NullInt64
-		var mentions string
-		if err := rows.Scan(&m.ID, &userID, &m.Kind, &m.Author, &m.Body, &m.CreatedAt, &mentions); err != nil {
+		m, err := scanMessage(rows, room)
+		if err != nil {
 			return nil, err
 		}
-		m.Mentions = splitMentions(mentions)
-		m.UserID = userID.Int64
 		msgs = append(msgs, m)
 	}
-	return msgs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if err := s.attachReactions(ctx, s.DB, msgs); err != nil {
+		return nil, err
+	}
+	return msgs, nil
 }

@@ -184,6 +184,8 @@
     markMe();
     markRooms();
     setUpNotifications();
+    var items = list.querySelectorAll("li[data-id]");
+    for (var i = 0; i < items.length; i++) markMine(items[i]);
     showStart();
     scroller.addEventListener("scroll", function () {
       stick = nearBottom();
@@ -212,7 +214,12 @@
 
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     var ev = e.detail;
-    if (!app || !ev || ev.type !== "message") return;
+    if (!app || !ev) return;
+    if (ev.type === "update" || ev.type === "delete") {
+      setCursor(Number(ev.lastEventId));
+      return;
+    }
+    if (ev.type !== "message") return;
     var id = Number(ev.lastEventId);
     setCursor(id);
     if (id && $("msg-" + id)) {
@@ -236,11 +243,16 @@
       notify(e.detail.data);
       return;
     }
+    if (e.detail.type === "update" || e.detail.type === "delete") {
+      applyChange(e.detail.data);
+      return;
+    }
     if (e.detail.type !== "message") return;
     var li = list.lastElementChild;
     if (!li) return;
     localTimes(li);
     group(li);
+    prepare(li);
     if (stick || li.dataset.author === app.dataset.me) scrollToEnd();
     else showJump(true);
   });
@@ -479,18 +491,215 @@
     $("account-toggle").focus();
   });
 
-  // The account menu closes with Escape and with a click elsewhere.
+  // The account menu and the message menus close with Escape and with a
+  // click elsewhere.
 
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
-    var menu = document.querySelector("details.account[open]");
+    var menu = document.querySelector("details.account[open], details.msg-menu[open]");
     if (!menu) return;
     menu.open = false;
     menu.querySelector("summary").focus();
   });
 
   document.addEventListener("click", function (e) {
-    var menu = document.querySelector("details.account[open]");
-    if (menu && !menu.contains(e.target)) menu.open = false;
+    var menus = document.querySelectorAll("details.account[open], details.msg-menu[open]");
+    for (var i = 0; i < menus.length; i++) {
+      if (!menus[i].contains(e.target)) menus[i].open = false;
+    }
+  });
+
+  // Editing, deleting and reactions. A change arrives as the message's new
+  // element ("update", "delete"), the same for every reader: the script
+  // puts it in place of the old one, gives it the reader's menu (copied
+  // from the page's template) and marks the reader's own reactions from
+  // the handles the element names.
+
+  function same(a, b) { return !!a && !!b && a.toLowerCase() === b.toLowerCase(); }
+
+  // markMine marks the reader's own message and reactions.
+  function markMine(li) {
+    if (!app) return;
+    var mine = li.classList.contains("message") && !li.classList.contains("system") &&
+      !li.classList.contains("deleted") && same(li.dataset.author, app.dataset.me);
+    li.classList.toggle("own", mine);
+    var rs = li.querySelectorAll(".reaction[data-handles]");
+    for (var i = 0; i < rs.length; i++) {
+      var handles = rs[i].dataset.handles.split(" ");
+      var me = false;
+      for (var j = 0; j < handles.length; j++) if (same(handles[j], app.dataset.me)) me = true;
+      rs[i].classList.toggle("mine", me);
+      rs[i].setAttribute("aria-pressed", me ? "true" : "false");
+    }
+  }
+
+  // prepare gives a message that came live what the page's messages have.
+  function prepare(li) {
+    markMine(li);
+    var tpl = $("msg-menu-template");
+    if (!tpl || li.querySelector(".msg-menu") || !li.dataset.author || li.classList.contains("deleted")) return;
+    var menu = tpl.content.firstElementChild.cloneNode(true);
+    var id = li.dataset.id;
+    var parts = menu.querySelectorAll("[action], [href], [id], [for]");
+    for (var i = 0; i < parts.length; i++) {
+      ["action", "href", "id", "for"].forEach(function (name) {
+        var v = parts[i].getAttribute(name);
+        if (v) parts[i].setAttribute(name, v.replace("/messages/0/", "/messages/" + id + "/").replace(/^emoji-0$/, "emoji-" + id));
+      });
+    }
+    li.appendChild(menu);
+  }
+
+  function applyChange(html) {
+    var box = document.createElement("template");
+    box.innerHTML = html.trim();
+    var li = box.content.firstElementChild;
+    if (!li || !li.dataset.id) return;
+    var old = $("msg-" + li.dataset.id);
+    if (!old) return;
+    if (old.classList.contains("cont") && !li.classList.contains("deleted")) li.classList.add("cont");
+    if (old.classList.contains("target")) li.classList.add("target");
+    var editing = old.querySelector(".edit-inline");
+    old.replaceWith(li);
+    localTimes(li);
+    prepare(li);
+    if (editing && !li.classList.contains("deleted")) {
+      li.classList.add("editing");
+      li.querySelector(".body").after(editing);
+    }
+  }
+
+  function post(url, data) {
+    return fetch(url, {
+      method: "POST",
+      body: new URLSearchParams(data),
+      headers: { "HX-Request": "true" },
+      credentials: "same-origin",
+    });
+  }
+
+  function refused(r) {
+    if (r.status === 422) setStatus("That is not one emoji.", "warn");
+    else if (r.status === 403) setStatus("Only its author may change that message.", "warn");
+    else setStatus("That did not work. Try again.", "warn");
+    okTimer = setTimeout(function () { setStatus("", ""); }, 4000);
+  }
+
+  // Reactions and deletes: the forms post in the background (a delete
+  // asks first); the stream brings the result.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!app || !form.classList || !form.classList.contains("js-post")) return;
+    e.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    var data = new FormData(form, e.submitter);
+    var menu = form.closest("details");
+    if (menu) menu.open = false;
+    post(form.getAttribute("action"), data).then(function (r) {
+      if (!r.ok) refused(r);
+      else if (form.classList.contains("react-other")) form.reset();
+    }).catch(function () { setStatus("Parley could not be reached. Try again.", "warn"); });
+  });
+
+  // Edit in place: the Edit link, or the up arrow in an empty message box
+  // for the reader's last message. Enter saves, Escape cancels.
+  function startEdit(li) {
+    var form = li.querySelector(".edit-inline");
+    if (form) { form.querySelector("textarea").focus(); return; }
+    var body = li.querySelector(".body");
+    if (!body) return;
+    var id = li.dataset.id;
+    form = document.createElement("form");
+    form.className = "edit-inline";
+    form.setAttribute("method", "post");
+    form.setAttribute("action", "/rooms/" + app.dataset.room + "/messages/" + id + "/edit");
+    var label = document.createElement("label");
+    label.className = "visually-hidden";
+    label.htmlFor = "edit-" + id;
+    label.textContent = "Edit your message";
+    var text = document.createElement("textarea");
+    text.id = "edit-" + id;
+    text.name = "body";
+    text.rows = 2;
+    text.value = body.textContent.trim();
+    var hint = document.createElement("p");
+    hint.className = "hint";
+    hint.id = "edit-hint-" + id;
+    hint.textContent = "Enter saves, Escape cancels";
+    text.setAttribute("aria-describedby", hint.id);
+    form.append(label, text, hint);
+    body.after(form);
+    li.classList.add("editing");
+    var menu = li.querySelector("details.msg-menu");
+    if (menu) menu.open = false;
+    text.focus();
+    text.setSelectionRange(text.value.length, text.value.length);
+  }
+
+  function endEdit(li) {
+    var form = li.querySelector(".edit-inline");
+    if (form) form.remove();
+    li.classList.remove("editing");
+    var composer = $("body");
+    if (composer) composer.focus();
+  }
+
+  function saveEdit(li, form) {
+    var text = form.querySelector("textarea");
+    if (text.value.trim() === "") return;
+    text.readOnly = true;
+    post(form.getAttribute("action"), new FormData(form)).then(function (r) {
+      text.readOnly = false;
+      if (r.ok) {
+        var cur = $("msg-" + li.dataset.id);
+        if (cur) endEdit(cur);
+        return;
+      }
+      if (r.status === 422) {
+        r.text().then(function (html) {
+          var box = document.createElement("template");
+          box.innerHTML = html;
+          var err = box.content.querySelector(".error");
+          form.querySelector(".hint").textContent = err ? err.textContent : "That cannot be saved.";
+        });
+        return;
+      }
+      refused(r);
+    }).catch(function () {
+      text.readOnly = false;
+      setStatus("Parley could not be reached. Your text is still here; try again.", "warn");
+    });
+  }
+
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a.edit-link");
+    if (!app || !a) return;
+    var li = a.closest("li[data-id]");
+    if (!li) return;
+    e.preventDefault();
+    startEdit(li);
+  });
+
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (!app || !t || t.tagName !== "TEXTAREA" || e.isComposing) return;
+    if (t.id === "body" && e.key === "ArrowUp" && t.value === "") {
+      var own = list.querySelectorAll("li.own:not(.deleted)");
+      if (own.length === 0) return;
+      e.preventDefault();
+      startEdit(own[own.length - 1]);
+      return;
+    }
+    var form = t.closest(".edit-inline");
+    if (!form) return;
+    var li = form.closest("li[data-id]");
+    if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopPropagation();
+      endEdit(li);
+    } else if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      saveEdit(li, form);
+    }
   });
 })();
