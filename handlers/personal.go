@@ -30,10 +30,7 @@ type personal struct {
 	members map[int64]map[int64]struct{} // room id → member ids, for the rooms seen since start
 	lists   map[int64]*listState         // person → when their list goes out
 	kept    map[readKey]int64            // read positions written for open streams
-	queue   []personalJob
-	stopped bool
-	wake    chan struct{}
-	done    chan struct{}
+	jobs    *queue[personalJob]
 }
 
 type readKey struct {
@@ -71,54 +68,14 @@ func newPersonal(a *App) *personal {
 		members: map[int64]map[int64]struct{}{},
 		lists:   map[int64]*listState{},
 		kept:    map[readKey]int64{},
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
 	}
-	go p.run()
+	p.jobs = newQueue(p.handle)
 	return p
 }
 
-func (p *personal) enqueue(j personalJob) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped {
-		return
-	}
-	p.queue = append(p.queue, j)
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *personal) enqueue(j personalJob) { p.jobs.add(j) }
 
-func (p *personal) stop() {
-	p.mu.Lock()
-	if p.stopped {
-		p.mu.Unlock()
-		return
-	}
-	p.stopped = true
-	close(p.wake)
-	p.mu.Unlock()
-	<-p.done
-}
-
-func (p *personal) run() {
-	defer close(p.done)
-	for range p.wake {
-		for {
-			p.mu.Lock()
-			jobs := p.queue
-			p.queue = nil
-			stopped := p.stopped
-			p.mu.Unlock()
-			if stopped || len(jobs) == 0 {
-				break
-			}
-			p.handle(jobs)
-		}
-	}
-}
+func (p *personal) stop() { p.jobs.stop() }
 
 func (p *personal) handle(jobs []personalJob) {
 	var msgs []personalJob
@@ -282,7 +239,7 @@ func (p *personal) changed(userID int64) {
 		st = &listState{}
 		p.lists[userID] = st
 	}
-	if st.scheduled || p.stopped {
+	if st.scheduled || p.jobs.closed() {
 		return
 	}
 	st.scheduled = true

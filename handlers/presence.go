@@ -40,11 +40,7 @@ type presence struct {
 	mu    sync.Mutex // guards rooms and all below it
 	rooms map[string]*roomPresence
 
-	qmu     sync.Mutex // guards the queue; taken under the hub's lock
-	queue   []presenceEvent
-	stopped bool
-	wake    chan struct{}
-	done    chan struct{}
+	events *queue[presenceEvent] // added to under the hub's lock
 }
 
 // roomPresence is who is online in one room, and its list as last sent.
@@ -95,11 +91,9 @@ func newPresence(a *App, cfg Config) *presence {
 		a: a, grace: cfg.LeaveGrace, every: cfg.Hub.PresenceGap,
 		shown: cfg.OnlineShown, quiet: cfg.QuietAbove,
 		rooms: map[string]*roomPresence{},
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
 	}
 	p.publish = func(room string, f hub.Frame) { a.hub.SetPresence(room, f) }
-	go p.run()
+	p.events = newQueue(p.handleAll)
 	return p
 }
 
@@ -115,31 +109,12 @@ func (p *presence) Left(room string, userID, lastID int64) {
 	p.a.personal.closed(room, userID, lastID)
 }
 
-func (p *presence) enqueue(ev presenceEvent) {
-	p.qmu.Lock()
-	defer p.qmu.Unlock()
-	if p.stopped {
-		return
-	}
-	p.queue = append(p.queue, ev)
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *presence) enqueue(ev presenceEvent) { p.events.add(ev) }
 
 // stop ends the presence goroutine. Streams closing at shutdown announce
 // nothing: their users come back when the server does.
 func (p *presence) stop() {
-	p.qmu.Lock()
-	if p.stopped {
-		p.qmu.Unlock()
-		return
-	}
-	p.stopped = true
-	close(p.wake)
-	p.qmu.Unlock()
-	<-p.done
+	p.events.stop()
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -155,24 +130,9 @@ func (p *presence) stop() {
 	}
 }
 
-func (p *presence) run() {
-	defer close(p.done)
-	var batch []presenceEvent
-	for range p.wake {
-		for {
-			p.qmu.Lock()
-			if p.stopped || len(p.queue) == 0 {
-				p.queue = nil
-				p.qmu.Unlock()
-				break
-			}
-			batch, p.queue = p.queue, batch[:0]
-			p.qmu.Unlock()
-			for _, ev := range batch {
-				p.handle(ev)
-			}
-			clear(batch)
-		}
+func (p *presence) handleAll(batch []presenceEvent) {
+	for _, ev := range batch {
+		p.handle(ev)
 	}
 }
 
