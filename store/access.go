@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // Who may read what. Every path that shows a room or its messages (the
 // page and its history, the message POST, the stream, presence, search,
@@ -47,16 +50,10 @@ func (s *Store) ReadableRooms(ctx context.Context, userID int64) ([]Room, error)
 	if err != nil {
 		return nil, wrap("readable rooms", err)
 	}
-	defer rows.Close()
-	var rooms []Room
-	for rows.Next() {
-		var r Room
-		if err := rows.Scan(&r.ID, &r.Name, &r.Kind); err != nil {
-			return nil, wrap("readable rooms", err)
-		}
-		rooms = append(rooms, r)
-	}
-	if err := rows.Err(); err != nil {
+	rooms, err := collect(rows, func(rows *sql.Rows) (r Room, err error) {
+		return r, rows.Scan(&r.ID, &r.Name, &r.Kind)
+	})
+	if err != nil {
 		return nil, wrap("readable rooms", err)
 	}
 	return rooms, nil

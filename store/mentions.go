@@ -140,19 +140,14 @@ func (s *Store) MentionsOf(ctx context.Context, userID int64, limit int) ([]Mess
 	if err != nil {
 		return nil, wrap("mentions", err)
 	}
-	defer rows.Close()
-	var msgs []Message
-	for rows.Next() {
-		var m Message
+	msgs, err := collect(rows, func(rows *sql.Rows) (m Message, err error) {
 		var author sql.NullInt64
 		var mentions string
-		if err := rows.Scan(&m.ID, &m.Room, &author, &m.Kind, &m.Author, &m.Body, &m.CreatedAt, &mentions); err != nil {
-			return nil, wrap("mentions", err)
-		}
+		err = rows.Scan(&m.ID, &m.Room, &author, &m.Kind, &m.Author, &m.Body, &m.CreatedAt, &mentions)
 		m.UserID, m.Mentions = author.Int64, splitMentions(mentions)
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
+		return m, err
+	})
+	if err != nil {
 		return nil, wrap("mentions", err)
 	}
 	return msgs, nil
@@ -199,17 +194,12 @@ func (s *Store) Readers(ctx context.Context, room Room, prefix string, limit int
 	if err != nil {
 		return nil, wrap("readers", err)
 	}
-	defer rows.Close()
-	handles := []string{}
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, wrap("readers", err)
-		}
-		handles = append(handles, h)
-	}
-	if err := rows.Err(); err != nil {
+	handles, err := collect(rows, func(rows *sql.Rows) (h string, err error) { return h, rows.Scan(&h) })
+	if err != nil {
 		return nil, wrap("readers", err)
+	}
+	if handles == nil {
+		handles = []string{} // an empty list, not null, for the script
 	}
 	return handles, nil
 }

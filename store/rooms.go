@@ -66,16 +66,11 @@ func (s *Store) Directory(ctx context.Context) ([]PublicRoom, error) {
 	if err != nil {
 		return nil, wrap("directory", err)
 	}
-	defer rows.Close()
-	var rooms []PublicRoom
-	for rows.Next() {
+	rooms, err := collect(rows, func(rows *sql.Rows) (PublicRoom, error) {
 		p := PublicRoom{Room: Room{Kind: KindPublic}}
-		if err := rows.Scan(&p.ID, &p.Name, &p.Members); err != nil {
-			return nil, wrap("directory", err)
-		}
-		rooms = append(rooms, p)
-	}
-	if err := rows.Err(); err != nil {
+		return p, rows.Scan(&p.ID, &p.Name, &p.Members)
+	})
+	if err != nil {
 		return nil, wrap("directory", err)
 	}
 	return rooms, nil
@@ -125,17 +120,11 @@ func (s *Store) MemberIDs(ctx context.Context, room Room) ([]int64, error) {
 	if err != nil {
 		return nil, wrap("member ids", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, wrap("member ids", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
+	ids, err := collect(rows, scanInt64)
+	if err != nil {
 		return nil, wrap("member ids", err)
 	}
 	return ids, nil
 }
+
+func scanInt64(rows *sql.Rows) (v int64, err error) { return v, rows.Scan(&v) }
