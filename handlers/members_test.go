@@ -204,6 +204,13 @@ func TestDirectRoom(t *testing.T) {
 	if h := strings.TrimSpace(d.Find("h1").Text()); h != "Robert" {
 		t.Errorf("after the rename the page is titled %q", h)
 	}
+	d = ann.get("/search?q=just").doc(t)
+	if got := d.Find(".result .in a").Text(); got != "Robert" {
+		t.Errorf("search names the direct room %q; want the other person, Robert", got)
+	}
+	if got := d.Find(`#search-room option[value="` + name + `"]`).Text(); got != "Robert" {
+		t.Errorf("the room picker names the direct room %q; want Robert", got)
+	}
 	self := dmRoom(t, ann, "ann")
 	ann.say(self, "a note to myself")
 	ann.get("/rooms/"+self).wantStatus(t, http.StatusOK)

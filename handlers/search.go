@@ -40,8 +40,13 @@ func (a *App) showSearch(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	v.Labels = map[string]string{}
 	for _, rm := range rooms {
 		v.Rooms = append(v.Rooms, rm.Name)
+		if v.Labels[rm.Name], err = a.roomLabel(r, rm.Name, me.ID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	if v.Query != "" {
 		v.Results, err = a.store.Search(ctx, store.SearchQuery{UserID: me.ID, Text: v.Query, Room: v.Room, Before: v.Before})
