@@ -374,3 +374,22 @@ func TestPeopleSuggestions(t *testing.T) {
 	andy.login("Andy")
 	andy.get("/rooms/secret/people?q=").wantStatus(t, http.StatusNotFound)
 }
+
+// A browser reconnecting after a drop gets the person's room list at once:
+// counts may have changed while it was away.
+func TestReconnectGetsRoomList(t *testing.T) {
+	ts := newTestServer(t, fastConfig())
+	ann := ts.newClient().register("Ann")
+	bob := ts.newClient().register("Bob")
+	ann.post("/rooms", url.Values{"name": {"work"}}).wantRedirect(t, "/rooms/work")
+	bob.post("/rooms/work/join", nil).wantRedirect(t, "/rooms/work")
+	id := lastIDOf(t, bob, "general")
+	ann.say("work", "while you were away") // bob has no stream open
+
+	s := bob.open(events, "Last-Event-ID", id)
+	if _, unread, _ := roomEntry(t, parseHTML(t, s.next("rooms").Data), "work"); unread != "1" {
+		t.Errorf("the list on reconnecting says work has %s unread; want 1", unread)
+	}
+	fresh := bob.open(events + "?last_event_id=" + id)
+	fresh.quietOf("rooms", "mention", 300*time.Millisecond) // a page's first stream: the page has the list
+}

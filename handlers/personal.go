@@ -262,18 +262,27 @@ func (p *personal) sendList(userID int64) {
 		p.mu.Unlock()
 		return
 	}
-	p.keepCursors(userID)
-	list, err := p.a.store.RoomList(bgCtx, userID)
+	f, err := p.listFrame(userID)
 	if err != nil {
 		p.a.log.Warn("personal: room list", "user", userID, "err", err)
 		return
 	}
+	p.a.broker.PublishUser(userID, f)
+}
+
+// listFrame works out userID's room list, with what their open streams
+// have been given counted as read, as a "rooms" event.
+func (p *personal) listFrame(userID int64) (hub.Frame, error) {
+	p.keepCursors(userID)
+	list, err := p.a.store.RoomList(bgCtx, userID)
+	if err != nil {
+		return hub.Frame{}, err
+	}
 	html, err := renderBytes(bgCtx, views.RoomList(list, ""))
 	if err != nil {
-		p.a.log.Error("personal: render room list", "err", err)
-		return
+		return hub.Frame{}, err
 	}
-	p.a.broker.PublishUser(userID, hub.Encode(0, "rooms", html))
+	return hub.Encode(0, "rooms", html), nil
 }
 
 // keepCursors keeps as read what userID's open streams have been given.

@@ -158,7 +158,20 @@ func (a *App) writeStart(r *http.Request, w io.Writer, sub *hub.Sub, room string
 			return err
 		}
 	}
-	_, err := w.Write(f.Data)
+	if _, err := w.Write(f.Data); err != nil {
+		return err
+	}
+	// A browser reconnecting after a drop (it sends Last-Event-ID) may
+	// have missed changes of the person's counts: it gets their list.
+	// A page's first stream does not need it: the page has it.
+	if r.Header.Get("Last-Event-ID") == "" {
+		return nil
+	}
+	f, err := a.personal.listFrame(sub.UserID)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(f.Data)
 	return err
 }
 
