@@ -137,21 +137,20 @@ func (p *personal) delivered(jobs []personalJob) {
 		}
 		authors := map[int64]bool{}
 		for _, j := range byRoom[name] {
-			m := j.msg
-			authors[m.UserID] = true
-			p.mu.Lock()
-			members[m.UserID] = struct{}{} // writing made them a member
-			p.mu.Unlock()
-			p.tellMentioned(room, m, j.html)
+			authors[j.msg.UserID] = true
+			p.tellMentioned(room, j.msg, j.html)
 		}
-		for _, id := range p.a.hub.Elsewhere(name) {
-			p.mu.Lock()
-			_, member := members[id]
-			p.mu.Unlock()
-			if member && (len(authors) > 1 || !authors[id]) {
-				p.changed(id)
+		elsewhere := p.a.hub.Elsewhere(name) // online, in another room
+		p.mu.Lock()
+		for id := range authors {
+			members[id] = struct{}{} // writing made them a member
+		}
+		for _, id := range elsewhere {
+			if _, member := members[id]; member && (len(authors) > 1 || !authors[id]) {
+				p.scheduleLocked(id)
 			}
 		}
+		p.mu.Unlock()
 	}
 }
 
@@ -234,6 +233,11 @@ func (p *personal) changed(userID int64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.scheduleLocked(userID)
+}
+
+// scheduleLocked schedules the list of userID, who has a stream open.
+func (p *personal) scheduleLocked(userID int64) {
 	st := p.lists[userID]
 	if st == nil {
 		st = &listState{}

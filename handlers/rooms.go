@@ -187,7 +187,7 @@ func (a *App) publishMessages(msgs []store.Message) {
 			a.log.Error("render message", "id", m.ID, "err", err)
 			continue
 		}
-		a.changes.publish(m.Room, hub.Encode(m.ID, "message", html))
+		a.changes.publish(m.Room, eventFrame(m, html))
 		if m.Kind == store.KindText {
 			a.presence.spoke(m.Room, m.UserID, m.ID)
 			a.personal.stored(m, html)
@@ -203,6 +203,11 @@ func messageFrame(m store.Message) (hub.Frame, error) {
 	if err != nil {
 		return hub.Frame{}, err
 	}
+	return eventFrame(m, html), nil
+}
+
+// eventFrame is messageFrame with the element already rendered.
+func eventFrame(m store.Message, html []byte) hub.Frame {
 	event := "message"
 	switch {
 	case m.ChangeID == 0:
@@ -211,5 +216,5 @@ func messageFrame(m store.Message) (hub.Frame, error) {
 	default:
 		event = "update"
 	}
-	return hub.Encode(m.EventID(), event, html), nil
+	return hub.Encode(m.EventID(), event, html)
 }

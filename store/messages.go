@@ -166,17 +166,16 @@ func (s *Store) RecentSpeakers(ctx context.Context, room string, n int) (map[int
 	if err != nil {
 		return nil, wrap("recent speakers", err)
 	}
-	defer rows.Close()
-	latest := map[int64]int64{}
-	for rows.Next() {
-		var user, id int64
-		if err := rows.Scan(&user, &id); err != nil {
-			return nil, wrap("recent speakers", err)
-		}
-		latest[user] = id
-	}
-	if err := rows.Err(); err != nil {
+	type speaker struct{ user, id int64 }
+	speakers, err := collect(rows, func(rows *sql.Rows) (sp speaker, err error) {
+		return sp, rows.Scan(&sp.user, &sp.id)
+	})
+	if err != nil {
 		return nil, wrap("recent speakers", err)
+	}
+	latest := make(map[int64]int64, len(speakers))
+	for _, sp := range speakers {
+		latest[sp.user] = sp.id
 	}
 	return latest, nil
 }

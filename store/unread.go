@@ -38,17 +38,10 @@ func (s *Store) RoomList(ctx context.Context, userID int64) ([]RoomEntry, error)
 	if err != nil {
 		return nil, wrap("room list", err)
 	}
-	var list []RoomEntry
-	for rows.Next() {
-		var e RoomEntry
-		if err := rows.Scan(&e.ID, &e.Name, &e.Kind, &e.ReadID, &e.Unread, &e.Mentions); err != nil {
-			rows.Close()
-			return nil, wrap("room list", err)
-		}
-		list = append(list, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	list, err := collect(rows, func(rows *sql.Rows) (e RoomEntry, err error) {
+		return e, rows.Scan(&e.ID, &e.Name, &e.Kind, &e.ReadID, &e.Unread, &e.Mentions)
+	})
+	if err != nil {
 		return nil, wrap("room list", err)
 	}
 	for i := range list {
