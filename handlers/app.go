@@ -5,8 +5,10 @@
 package handlers
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -42,6 +44,16 @@ type Config struct {
 	Hub hub.Config
 	// Limits tunes the throttles.
 	Limits Limits
+	// TrustedProxies are the peers whose X-Forwarded-For is believed, for
+	// the per-address limits and the request log (see ParseProxies).
+	// Without them the peer's own address counts.
+	TrustedProxies []netip.Prefix
+	// RequestLog, when set, receives the line logged for every request, in
+	// the format of slog's TextHandler, written by a goroutine of its own
+	// (cheaper than the Logger at high request rates), so a writer shared
+	// with the Logger must be safe for concurrent use, as an *os.File is.
+	// Without it the lines go to the Logger.
+	RequestLog io.Writer
 }
 
 func (c *Config) setDefaults() {
@@ -77,7 +89,9 @@ type App struct {
 	personal *personal
 	changes  *changeMerger
 	limits   *limiter
+	proxies  proxies
 	log      *slog.Logger
+	reqlog   *requestLog // nil: request lines go to log
 	sstore   *sqlite3store.SQLite3Store
 	shutdown sync.Once
 }
@@ -86,7 +100,10 @@ type App struct {
 // every committed message is rendered once and published.
 func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	cfg.setDefaults()
-	a := &App{cfg: cfg, store: st, log: log, limits: newLimiter(cfg.Limits)}
+	a := &App{cfg: cfg, store: st, log: log, limits: newLimiter(cfg.Limits), proxies: cfg.TrustedProxies}
+	if cfg.RequestLog != nil {
+		a.reqlog = newRequestLog(cfg.RequestLog)
+	}
 
 	a.sstore = sqlite3store.New(st.DB)
 	a.sessions = scs.New()
@@ -113,8 +130,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 }
 
 // Handler returns every route behind the one middleware chain, outermost
-// first: request log, panic recovery, security headers, cross-origin
-// protection, body limit, session load/save, signed-in user.
+// first: request log (which settles the client address), panic recovery,
+// security headers, cross-origin protection, body limit, session
+// load/save, signed-in user.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
@@ -166,6 +184,9 @@ func (a *App) Shutdown() {
 		a.personal.stop()
 		a.hub.Close()
 		a.sstore.StopCleanup()
+		if a.reqlog != nil {
+			a.reqlog.close() // lines logged later are written at once
+		}
 	})
 }
 

@@ -48,12 +48,29 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // flush or take over an event stream.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// requestState is what the outermost middleware keeps of a request, in
+// one allocation: the response's status and size, and the context that
+// carries the client's address to the handlers.
+type requestState struct {
+	sw  statusWriter
+	ctx clientCtx
+}
+
+// logRequests settles the request's client address, once (see
+// proxies.client), for the limits and the log, then logs one line when
+// the request is done.
 func (a *App) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		status := sw.status
+		st := &requestState{sw: statusWriter{ResponseWriter: w}}
+		st.ctx = clientCtx{Context: r.Context(), addr: a.proxies.client(r)}
+		if len(a.proxies) > 0 {
+			// Only then does the address need carrying: without proxies it
+			// is the peer's, and a copy of the request is saved.
+			r = r.WithContext(&st.ctx)
+		}
+		next.ServeHTTP(&st.sw, r)
+		status := st.sw.status
 		if status == 0 {
 			status = http.StatusOK // a taken-over event stream writes its own head
 		}
@@ -61,13 +78,17 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 		if status >= 500 {
 			level = slog.LevelWarn
 		}
-		a.log.LogAttrs(r.Context(), level, "request",
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", status),
-			slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("remote", r.RemoteAddr))
+		if !a.log.Enabled(r.Context(), level) {
+			return
+		}
+		now := time.Now()
+		ln := line{time: now, level: level, method: r.Method, path: r.URL.Path, status: status,
+			bytes: st.sw.bytes, duration: now.Sub(start), remote: st.ctx.addr}
+		if a.reqlog == nil {
+			ln.slog(r.Context(), a.log)
+			return
+		}
+		a.reqlog.add(&ln)
 	})
 }
 
@@ -120,7 +141,10 @@ func limitBody(next http.Handler) http.Handler {
 
 type ctxKey int
 
-const loginKey ctxKey = iota
+const (
+	loginKey  ctxKey = iota
+	clientKey        // the request's *clientCtx
+)
 
 // touchEvery is how stale a sign-in's last activity may get before a
 // request records it again; coarser than every request to save writes.

@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -57,12 +58,12 @@ type options struct {
 	postRate        float64
 	shutdownTimeout time.Duration
 	debugAddr       string
+	trustedProxies  []netip.Prefix
 }
 
 // parseOptions reads the flags; a flag not given takes its environment
 // variable, and failing that its default.
-func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
-	var o options
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (o options, err error) {
 	e := envReader{getenv: getenv}
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -84,11 +85,16 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		"loopback `host:port` serving /debug/pprof/ and /debug/vars; empty is off [PARLEY_DEBUG_ADDR]")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", e.duration("PARLEY_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long shutdown waits for requests in flight [PARLEY_SHUTDOWN_TIMEOUT]")
+	proxies := fs.String("trusted-proxies", e.str("PARLEY_TRUSTED_PROXIES", ""),
+		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed [PARLEY_TRUSTED_PROXIES]")
 	if e.err != nil {
 		return o, e.err
 	}
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.trustedProxies, err = handlers.ParseProxies(*proxies); err != nil {
+		return o, fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -205,6 +211,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SessionLifetime: o.sessionLifetime,
 		Hub:             hub.Config{MaxStreams: o.maxStreams},
 		Limits:          handlers.Limits{PostsPerSecond: o.postRate},
+		TrustedProxies:  o.trustedProxies,
+		RequestLog:      stderr,
 	}, st, log)
 
 	if o.debugAddr != "" {

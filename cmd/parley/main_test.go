@@ -61,6 +61,19 @@ func TestParseOptions(t *testing.T) {
 			t.Error("-secure-cookies=false did not override the environment")
 		}
 	})
+	t.Run("TrustedProxies", func(t *testing.T) {
+		o, err := parseOptions(nil, env(map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(o.trustedProxies) != "[10.0.0.0/8 127.0.0.1/32]" {
+			t.Errorf("trustedProxies = %v", o.trustedProxies)
+		}
+		_, err = parseOptions([]string{"-trusted-proxies", "10.0.0.0/8,10.0.0.0/40"}, env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "-trusted-proxies") || !strings.Contains(err.Error(), "10.0.0.0/40") {
+			t.Errorf("error = %v; want one naming -trusted-proxies and 10.0.0.0/40", err)
+		}
+	})
 	t.Run("Invalid", func(t *testing.T) {
 		for _, tc := range []struct {
 			args []string
