@@ -1,6 +1,10 @@
 // Command parley runs the Parley chat server: one binary, one SQLite file.
 //
 //	parley [-addr 127.0.0.1:8080] [-db parley.db] [-secure-cookies]
+//	parley backup [-db parley.db] FILE
+//
+// The backup subcommand writes a consistent copy of the database into the
+// new FILE, also while a server runs on it.
 //
 // With -debug-addr (loopback only) a second listener serves the runtime's
 // profiles (net/http/pprof) and counters (expvar, /debug/vars), for
@@ -189,6 +193,9 @@ func (e *envReader) float(name string, def float64) float64 {
 // order: stop accepting, end the event streams, finish requests in flight,
 // close the database.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "backup" {
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
+	}
 	o, err := parseOptions(args, getenv, stderr)
 	if err != nil {
 		return err

@@ -292,41 +292,15 @@ func TestSignals(t *testing.T) {
 func TestCrashSafety(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "parley.db")
 	s := startServer(t, db)
-	const posters = 20
-	users := make([]*user, posters)
+	users := make([]*user, 20)
 	for i := range users {
 		users[i] = newUser(t, s.base, fmt.Sprint("poster", i))
 	}
-	var mu sync.Mutex
-	acked := map[string]bool{}
-	var wg sync.WaitGroup
-	stopPosting := make(chan struct{})
-	for i, u := range users {
-		wg.Go(func() {
-			for n := 0; ; n++ {
-				select {
-				case <-stopPosting:
-					return
-				default:
-				}
-				body := fmt.Sprintf("p%d-%d", i, n)
-				ok, err := u.post(body)
-				if err != nil {
-					return // the server is gone
-				}
-				if ok {
-					mu.Lock()
-					acked[body] = true
-					mu.Unlock()
-				}
-			}
-		})
-	}
+	stopPosting := posters(users)
 	time.Sleep(700 * time.Millisecond)
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
-	close(stopPosting)
-	wg.Wait()
+	acked := stopPosting()
 	if len(acked) == 0 {
 		t.Fatal("no post was acknowledged before the kill")
 	}
