@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBackup(t *testing.T) {
@@ -81,4 +84,44 @@ func countAll(t *testing.T, s *Store) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestCloseBesideReader closes the store while another process holds a
+// read transaction open, as Litestream does: Close does not wait out the
+// busy timeout, and nothing is lost.
+func TestCloseBesideReader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s := mustOpenStoreAt(t, path)
+	u := mustCreateUser(t, s, "ann")
+	for i := range 20 {
+		mustPost(t, s, GeneralRoom, u, fmt.Sprint("m", i))
+	}
+	reader, err := sql.Open("sqlite", readOnly(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	tx, err := reader.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow("SELECT count(*) FROM messages").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	mustPost(t, s, GeneralRoom, u, "after the reader began")
+
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v beside a reader; want well under the 5 s busy timeout", d)
+	}
+	tx.Rollback()
+	s = mustOpenStoreAt(t, path)
+	if got := countAll(t, s); got != int64(n)+1 {
+		t.Errorf("%d messages after reopening; want %d", got, n+1)
+	}
 }

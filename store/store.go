@@ -129,13 +129,34 @@ func (s *Store) Close() error {
 	s.posts.close()
 	s.closeOnce.Do(func() { close(s.stopCheckpoints) })
 	<-s.checkpointsDone
-	// Leave a compact file behind: everything in the database, an empty log.
-	s.DB.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	s.truncateLog()
 	if err := s.DB.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
 }
+
+// truncateLog leaves a compact file behind: everything in the database,
+// an empty log. Another process reading the database (Litestream keeps a
+// read transaction open) makes the truncation wait for it; rather than
+// wait out the busy timeout at every shutdown, it gives up after
+// closeWait and leaves the log, which the next Open reads as usual.
+func (s *Store) truncateLog() {
+	ctx := context.Background()
+	conn, err := s.DB.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", closeWait.Milliseconds())); err != nil {
+		return
+	}
+	conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+}
+
+// closeWait is how long Close waits for other processes' readers to let
+// it truncate the log.
+const closeWait = 200 * time.Millisecond
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
