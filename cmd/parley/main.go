@@ -191,7 +191,8 @@ func (e *envReader) float(name string, def float64) float64 {
 
 // run starts Parley and serves until ctx is done, then shuts down in
 // order: stop accepting, end the event streams, finish requests in flight,
-// close the database.
+// close the database. With "backup" first in args it copies the database
+// instead (see runBackup).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "backup" {
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
