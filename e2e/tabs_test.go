@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +53,33 @@ func (tb *tab) setWindowState(state cdpbrowser.WindowState) {
 			WindowID: w.WindowID, Bounds: &cdpbrowser.Bounds{WindowState: state}})
 		return err
 	}))
+}
+
+// serverConns counts the open TCP connections the server accepted, from
+// the kernel's table (Linux); -1 where that table cannot be read.
+func serverConns(srv *server) int {
+	_, port, err := net.SplitHostPort(srv.addr)
+	if err != nil {
+		return -1
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return -1
+	}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return -1
+	}
+	suffix := fmt.Sprintf(":%04X", p)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		// f[1] is the local address, f[3] the state: 01 is ESTABLISHED.
+		if len(f) > 3 && strings.HasSuffix(f[1], suffix) && f[3] == "01" {
+			n++
+		}
+	}
+	return n
 }
 
 // median returns the middle of durations.
@@ -103,6 +133,10 @@ func TestSeventhTab(t *testing.T) {
 		t.Error("the paused state is not in a role=status element")
 	}
 	seventh.checkLayoutShift("when the paused state appeared")
+	t.Logf("connections to the server with 7 tabs open: %d", serverConns(srv))
+	// A waiting tab still sends: a connection is left for it.
+	seventh.send("sent from a waiting tab")
+	tabs[0].waitMessage("sent from a waiting tab", deliveryLimit)
 	seventh.checkAccessibility("room with the paused state")
 
 	// A message posted while the tab waits is there once it goes live.
@@ -198,6 +232,7 @@ func TestHiddenTab(t *testing.T) {
 	shown := ids(ann.messages())
 	cursor := shown[len(shown)-1]
 	streams := len(ann.streamRequests())
+	conns := serverConns(srv)
 
 	const delay = 500 * time.Millisecond
 	eval[chromedp.Void](ann, fmt.Sprintf(`document.getElementById("app").dataset.hiddenAfter = "%d"`, delay.Milliseconds()))
@@ -206,6 +241,8 @@ func TestHiddenTab(t *testing.T) {
 	ann.waitJS(5*time.Second, `document.visibilityState === "hidden" && `+streamJS+`.inner === null`,
 		"close the stream of the hidden tab")
 	t.Logf("the hidden tab closed its stream %v after it was hidden (delay %v)", time.Since(start).Round(time.Millisecond), delay)
+	time.Sleep(100 * time.Millisecond)
+	t.Logf("connections to the server: %d while the tab streamed, %d while it slept", conns, serverConns(srv))
 
 	missed := []string{"missed one", "missed two", "missed three"}
 	for _, body := range missed {
