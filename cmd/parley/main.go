@@ -1,6 +1,8 @@
 // Command parley runs the Parley chat server: one binary, one SQLite file.
 //
 //	parley [-addr 127.0.0.1:8080] [-db parley.db] [-secure-cookies]
+//	parley -addr :443 -tls-cert cert.pem -tls-key key.pem
+//	parley -addr :443 -acme-domain chat.example.org
 //
 // With -debug-addr (loopback only) a second listener serves the runtime's
 // profiles (net/http/pprof) and counters (expvar, /debug/vars), for
@@ -30,6 +32,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/acme"
+
 	"parley/handlers"
 	"parley/hub"
 	"parley/store"
@@ -57,6 +61,14 @@ type options struct {
 	postRate        float64
 	shutdownTimeout time.Duration
 	debugAddr       string
+	tlsCert         string
+	tlsKey          string
+	acmeDomain      string
+	acmeDirectory   string
+
+	// acmeHTTPClient, when set (by tests only), is the ACME client's HTTP
+	// client, so it can trust a test authority's certificate.
+	acmeHTTPClient *http.Client
 }
 
 // parseOptions reads the flags; a flag not given takes its environment
@@ -84,6 +96,14 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		"loopback `host:port` serving /debug/pprof/ and /debug/vars; empty is off [PARLEY_DEBUG_ADDR]")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", e.duration("PARLEY_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long shutdown waits for requests in flight [PARLEY_SHUTDOWN_TIMEOUT]")
+	fs.StringVar(&o.tlsCert, "tls-cert", e.str("PARLEY_TLS_CERT", ""),
+		"serve HTTPS (and HTTP/2) with this PEM certificate `file`; needs -tls-key [PARLEY_TLS_CERT]")
+	fs.StringVar(&o.tlsKey, "tls-key", e.str("PARLEY_TLS_KEY", ""),
+		"the PEM private key `file` of -tls-cert [PARLEY_TLS_KEY]")
+	fs.StringVar(&o.acmeDomain, "acme-domain", e.str("PARLEY_ACME_DOMAIN", ""),
+		"serve HTTPS for this `domain` with a certificate got and renewed by ACME, kept in the database [PARLEY_ACME_DOMAIN]")
+	fs.StringVar(&o.acmeDirectory, "acme-directory", e.str("PARLEY_ACME_DIRECTORY", acme.LetsEncryptURL),
+		"the ACME directory `URL` of the certificate authority [PARLEY_ACME_DIRECTORY]")
 	if e.err != nil {
 		return o, e.err
 	}
@@ -100,7 +120,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	case !(o.postRate > 0):
 		return o, errors.New("-post-rate must be positive")
 	}
-	return o, nil
+	return o, checkTLSOptions(o)
 }
 
 // envReader reads typed environment variables, keeping the first error.
@@ -187,6 +207,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	return serve(ctx, o, stdout, stderr)
+}
+
+// serve is run after the options are read.
+func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	st, err := store.Open(ctx, o.db)
@@ -198,9 +223,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			log.Error("close database", "err", err)
 		}
 	}()
+	tlsConf, err := tlsConfig(o, st)
+	if err != nil {
+		return err
+	}
 
 	app := handlers.New(handlers.Config{
-		SecureCookies:   o.secureCookies,
+		SecureCookies:   o.secureCookies || o.servesTLS(),
 		SessionIdle:     o.sessionIdle,
 		SessionLifetime: o.sessionLifetime,
 		Hub:             hub.Config{MaxStreams: o.maxStreams},
@@ -220,6 +249,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	srv := newHTTPServer(app.Handler(), log)
+	srv.TLSConfig = tlsConf
 	// Shutdown waits for connections to go idle, and event streams never
 	// do: end them first.
 	srv.RegisterOnShutdown(app.Shutdown)
@@ -229,10 +259,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		app.Shutdown()
 		return err
 	}
-	fmt.Fprintf(stdout, "parley: listening on http://%s (database %s)\n", ln.Addr(), o.db)
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "parley: listening on %s://%s (database %s)\n", scheme, ln.Addr(), o.db)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- serveHTTP(srv, ln) }()
 
 	select {
 	case err := <-serveErr:
