@@ -7,8 +7,10 @@ import (
 	"encoding/pem"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,39 +20,79 @@ import (
 	"github.com/letsencrypt/pebble/v2/db"
 	"github.com/letsencrypt/pebble/v2/va"
 	"github.com/letsencrypt/pebble/v2/wfe"
+	"github.com/miekg/dns"
 
 	"parley/store"
 )
 
 // pebble is a test certificate authority speaking ACME, in this process.
 type pebble struct {
-	srv    *httptest.Server
-	orders atomic.Int32 // new orders asked for
+	srv     *httptest.Server
+	handler atomic.Pointer[http.Handler] // set by validate
+	orders  atomic.Int32                 // new orders asked for
 }
 
-// startPebble starts a test ACME authority over HTTPS. Its validation
-// authority takes every challenge as met: the test's domain resolves to
-// no address of this machine.
+// startPebble starts serving a test ACME authority over HTTPS; it answers
+// once validate has said where to check domains.
 func startPebble(t *testing.T) *pebble {
 	t.Helper()
-	t.Setenv("PEBBLE_VA_ALWAYS_VALID", "1")
 	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0") // no bad nonces on purpose
-	logger := log.New(io.Discard, "", 0)
-	mem := db.NewMemoryStore()
-	authority := ca.New(logger, mem, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
-	validator := va.New(logger, 0, 0, false, "", mem)
-	front := wfe.New(logger, mem, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
 	p := &pebble{}
-	h := front.Handler()
 	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := p.handler.Load()
+		if h == nil {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
 		if r.Method == http.MethodPost && r.URL.Path == "/order-plz" {
 			p.orders.Add(1)
 		}
-		h.ServeHTTP(w, r)
+		(*h).ServeHTTP(w, r)
 	}))
 	t.Cleanup(p.srv.Close)
 	return p
+}
+
+// validate sets the authority up to check every domain by TLS-ALPN-01 on
+// port tlsPort of 127.0.0.1: a DNS server of the test's own resolves
+// every name there.
+func (p *pebble) validate(t *testing.T, tlsPort int) {
+	t.Helper()
+	logger := log.New(io.Discard, "", 0)
+	mem := db.NewMemoryStore()
+	authority := ca.New(logger, mem, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
+	validator := va.New(logger, 0, tlsPort, false, startDNS(t), mem)
+	front := wfe.New(logger, mem, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
+	h := front.Handler()
+	p.handler.Store(&h)
+}
+
+// startDNS serves DNS over TCP on a loopback port, answering every A
+// question with 127.0.0.1 and every other with nothing, and returns its
+// address.
+func startDNS(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		for _, qq := range q.Question {
+			if qq.Qtype == dns.TypeA {
+				m.Answer = append(m.Answer, &dns.A{
+					Hdr: dns.RR_Header{Name: qq.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
+					A:   net.IPv4(127, 0, 0, 1),
+				})
+			}
+		}
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
 }
 
 // handshake connects to addr as a browser asking for name would, and
@@ -73,8 +115,9 @@ func handshake(t *testing.T, addr, name string) []*x509.Certificate {
 }
 
 // TestACME gets a certificate from a test authority on the first handshake
-// for the domain, keeps it in the database, and serves it again from there
-// after a restart, with the authority gone.
+// for the domain, the authority checking the domain by TLS-ALPN-01 on
+// Parley's listener, keeps it in the database, and serves it again from
+// there after a restart, with the authority gone.
 func TestACME(t *testing.T) {
 	const name = "chat.parley.test"
 	p := startPebble(t)
@@ -87,6 +130,10 @@ func TestACME(t *testing.T) {
 		t.Fatalf("listening on %s; want https://", base)
 	}
 	addr := strings.TrimPrefix(base, "https://")
+	_, port, _ := net.SplitHostPort(addr)
+	tlsPort, _ := strconv.Atoi(port)
+	// The authority checks the domain by TLS-ALPN-01 on Parley's listener.
+	p.validate(t, tlsPort)
 	chain := handshake(t, addr, name)
 	leaf := chain[0]
 	if err := leaf.VerifyHostname(name); err != nil {
