@@ -122,10 +122,14 @@ func TestACME(t *testing.T) {
 	const name = "chat.parley.test"
 	p := startPebble(t)
 	dir := t.TempDir()
-	o := httpsOptions(t, dir, "-acme-domain", name, "-acme-directory", p.srv.URL+wfe.DirectoryPath)
-	o.acmeHTTPClient = p.srv.Client()
+	o, err := parseOptions(serverArgs(dir, "-acme-domain", name, "-acme-directory", p.srv.URL+wfe.DirectoryPath), noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.acmeHTTPClient = p.srv.Client() // trusts the authority's test certificate
+	start := func(ctx context.Context, stdout io.Writer) error { return serve(ctx, o, stdout, io.Discard) }
 
-	base, stop := runServer(t, o)
+	base, stop := runServer(t, start)
 	if !strings.HasPrefix(base, "https://") {
 		t.Fatalf("listening on %s; want https://", base)
 	}
@@ -168,7 +172,7 @@ func TestACME(t *testing.T) {
 	// Restarted on the same database with the authority gone, the server
 	// serves the same certificate.
 	p.srv.Close()
-	base, _ = runServer(t, o)
+	base, _ = runServer(t, start)
 	again := handshake(t, strings.TrimPrefix(base, "https://"), name)[0]
 	if again.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
 		t.Fatalf("after a restart the serial is %s; want %s, from the database", again.SerialNumber, leaf.SerialNumber)

@@ -70,15 +70,16 @@ func writePEM(t *testing.T, file, typ string, der []byte) {
 	}
 }
 
-// runServer runs Parley with o in this process until the test ends, or
-// until the returned stop is called, and returns the URL it listens on.
-func runServer(t *testing.T, o options) (base string, stop func()) {
+// runServer runs Parley in this process with start (run or serve) until
+// the test ends, or until the returned stop is called, and returns the URL
+// it listens on.
+func runServer(t *testing.T, start func(ctx context.Context, stdout io.Writer) error) (base string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, o, pw, io.Discard)
+		done <- start(ctx, pw)
 		pw.Close()
 	}()
 	base = waitListening(t, pr)
@@ -97,15 +98,10 @@ func runServer(t *testing.T, o options) (base string, stop func()) {
 	return base, stop
 }
 
-// httpsOptions returns the options of a server on a new database in dir
+// serverArgs returns the arguments of a server on a new database in dir,
 // with extra flags.
-func httpsOptions(t *testing.T, dir string, extra ...string) options {
-	t.Helper()
-	o, err := parseOptions(append([]string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "parley.db")}, extra...), noEnv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
+func serverArgs(dir string, extra ...string) []string {
+	return append([]string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "parley.db")}, extra...)
 }
 
 // countingTransport trusts pool and counts the connections it dials. With
@@ -165,7 +161,10 @@ func waitMessage(t *testing.T, streams []*sse.Reader, body string) {
 func TestHTTPS(t *testing.T) {
 	dir := t.TempDir()
 	cert, key, pool := selfSigned(t, dir)
-	base, _ := runServer(t, httpsOptions(t, dir, "-tls-cert", cert, "-tls-key", key))
+	args := serverArgs(dir, "-tls-cert", cert, "-tls-key", key)
+	base, _ := runServer(t, func(ctx context.Context, stdout io.Writer) error {
+		return run(ctx, args, noEnv, stdout, io.Discard)
+	})
 	if !strings.HasPrefix(base, "https://") {
 		t.Fatalf("listening on %s; want https://", base)
 	}
