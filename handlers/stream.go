@@ -28,7 +28,7 @@ const streamWriteTimeout = 10 * time.Second
 // Over HTTP/1.1 the handler takes the connection over once the session is
 // checked, writes the head and the replay, and hands the connection to the
 // hub's writers: an idle stream then costs no goroutine and no buffers.
-// Where that is impossible (HTTP/2) the handler's goroutine serves it.
+// Where that is impossible (HTTP/2, TLS) the handler's goroutine serves it.
 func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
 	rm, err := a.room(r)
 	if err != nil {
@@ -58,7 +58,9 @@ func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
 	}
 
 	rc := http.NewResponseController(w)
-	if r.ProtoMajor == 1 {
+	// The hub's writers write to the socket itself, so they can take over
+	// plain HTTP/1.1 only; over TLS this goroutine serves the stream.
+	if r.ProtoMajor == 1 && r.TLS == nil {
 		conn, brw, err := rc.Hijack()
 		if err == nil {
 			a.serveTakenOver(r, conn, brw, w.Header(), sub, room, cursor, hasCursor)
@@ -81,6 +83,9 @@ func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
 		sub.Abandon()
 		return
 	}
+	// Over HTTP/2 a write deadline is a timer that resets the stream when
+	// it passes, written or not: clear it, or an idle stream would end.
+	rc.SetWriteDeadline(time.Time{})
 	sub.Serve(r.Context(), w, rc.Flush, rc.SetWriteDeadline)
 }
 

@@ -301,6 +301,9 @@ func (s *Sub) Serve(ctx context.Context, w io.Writer, flush func() error, setDea
 			if err := flush(); err != nil {
 				return
 			}
+			// The deadline bounds this write only: over HTTP/2 it would
+			// otherwise reset the stream once it passed.
+			setDeadline(time.Time{})
 		}
 		if st == closing {
 			s.mu.Lock()

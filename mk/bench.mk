@@ -13,7 +13,7 @@ BENCH_TIME    ?= 1s
 bench:
 	$(GO) build -o bin/parley ./cmd/parley
 	$(GO) build -o bin/parley-bench ./cmd/parley-bench
-	BENCH_FLAGS='$(BENCH_FLAGS)' BENCH_PROFILE='$(BENCH_PROFILE)' BENCH_PEOPLE='$(BENCH_PEOPLE)' sh mk/bench.sh
+	GO=$(GO) BENCH_FLAGS='$(BENCH_FLAGS)' BENCH_PROFILE='$(BENCH_PROFILE)' BENCH_PEOPLE='$(BENCH_PEOPLE)' sh mk/bench.sh
 
 ## bench-go: the Go benchmarks (hub fan-out, message insert, page render, replay)
 bench-go:

@@ -54,30 +54,53 @@ if [ "$people" -gt 0 ]; then
 	fi
 fi
 
-# The probe posts thousands of messages a second from 100 accounts, past
-# the default per-account limit.
-$server_cpu bin/parley -addr 127.0.0.1:0 -db "$dir/bench.db" -debug-addr 127.0.0.1:0 \
-	-post-rate 1000 >"$dir/stdout" 2>"$dir/server.log" &
-pid=$!
-
-addr= debug=
-for _ in $(seq 100); do
-	addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$dir/stdout" 2>/dev/null)
-	debug=$(sed -n 's|.*debug endpoints on http://\([^/]*\)/.*|\1|p' "$dir/stdout" 2>/dev/null)
-	[ -n "$addr" ] && [ -n "$debug" ] && break
-	if ! kill -0 "$pid" 2>/dev/null; then
-		cat "$dir/server.log" >&2
-		echo "bench: the server did not start" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-if [ -z "$addr" ]; then
+# start_server FLAGS... starts bin/parley on the bench database with its
+# debug listener, and sets pid, url (where it listens) and debug.
+start_server() {
+	: >"$dir/stdout"
+	# shellcheck disable=SC2086 # the CPU pinning is meant to split
+	$server_cpu bin/parley -addr 127.0.0.1:0 -db "$dir/bench.db" -debug-addr 127.0.0.1:0 \
+		"$@" >"$dir/stdout" 2>>"$dir/server.log" &
+	pid=$!
+	url= debug=
+	for _ in $(seq 100); do
+		url=$(sed -n 's|.*listening on \(https*://[^ ]*\).*|\1|p' "$dir/stdout" 2>/dev/null)
+		debug=$(sed -n 's|.*debug endpoints on http://\([^/]*\)/.*|\1|p' "$dir/stdout" 2>/dev/null)
+		[ -n "$url" ] && [ -n "$debug" ] && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			cat "$dir/server.log" >&2
+			echo "bench: the server did not start" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
 	echo "bench: the server did not say where it listens" >&2
 	exit 1
-fi
+}
+
+stop_server() {
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
+# The probe posts thousands of messages a second from 100 accounts, past
+# the default per-account limit.
+start_server -post-rate 1000
 
 profile=
 if [ -n "${BENCH_PROFILE:-}" ]; then profile="-profile $BENCH_PROFILE"; fi
 # shellcheck disable=SC2086 # the flags are meant to split
-$bench_cpu bin/parley-bench -url "http://$addr" -pid "$pid" -debug-addr "$debug" $profile $people_flags ${BENCH_FLAGS:-}
+$bench_cpu bin/parley-bench -url "$url" -pid "$pid" -debug-addr "$debug" $profile $people_flags ${BENCH_FLAGS:-} || exit 1
+
+# The same people again, each with one stream over HTTP/2 (100 to a
+# connection, as tabs share a browser's), on the server serving HTTPS
+# with a certificate made for the run.
+if [ "$people" -gt 0 ]; then
+	stop_server
+	(cd "$dir" && ${GO:-go} run "$(${GO:-go} env GOROOT)/src/crypto/tls/generate_cert.go" \
+		-host 127.0.0.1 -ecdsa-curve P256 2>/dev/null) || exit 1
+	start_server -tls-cert "$dir/cert.pem" -tls-key "$dir/key.pem"
+	$bench_cpu bin/parley-bench -url "$url" -pid "$pid" -debug-addr "$debug" \
+		-people-tokens "$dir/people.txt" -h2-people "$people"
+fi

@@ -48,6 +48,9 @@ type bench struct {
 	elsewhereRows []elsewhereRow
 	probeBest     *waveRow
 	notes         []string
+
+	h2URL  *url.URL // an https:// -url: the HTTP/2 scenario runs alone
+	h2Rows []h2Row
 }
 
 // streamRow is what opening one batch of streams cost.
@@ -74,15 +77,18 @@ type waveRow struct {
 }
 
 func newBench(ctx context.Context, o options, stderr io.Writer) (*bench, error) {
+	b := &bench{o: o, stderr: stderr, progress: newProgress(stderr)}
+	if o.h2People > 0 {
+		return b, b.newH2(o)
+	}
 	u, err := url.Parse(o.url)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("-url %q: want http://HOST:PORT", o.url)
+		return nil, fmt.Errorf("-url %q: want http://HOST:PORT or https://HOST:PORT", o.url)
 	}
 	need := o.probeStreams
 	for _, sc := range slices.Concat(o.plan, o.peoplePlan, o.elsewherePlan) {
 		need = max(need, sc.streams)
 	}
-	b := &bench{o: o, stderr: stderr, progress: newProgress(stderr)}
 	if limit, err := load.RaiseFileLimit(uint64(need) + 512); err != nil || limit < uint64(need)+64 {
 		b.note("The open-file limit is %d (%v); streams past about %d will fail. Raise it with `ulimit -n` before starting parley-bench.",
 			limit, err, int(limit)-64)
@@ -107,7 +113,9 @@ func newBench(ctx context.Context, o options, stderr io.Writer) (*bench, error) 
 
 func (b *bench) close() {
 	b.progress.stop()
-	b.client.Close()
+	if b.client != nil {
+		b.client.Close()
+	}
 }
 
 // note records a remark for the report and says it now.
@@ -118,6 +126,9 @@ func (b *bench) note(format string, args ...any) {
 }
 
 func (b *bench) runAll(ctx context.Context) error {
+	if b.h2URL != nil {
+		return b.runH2(ctx)
+	}
 	for _, sc := range b.o.peoplePlan {
 		if err := b.runPeople(ctx, sc); err != nil {
 			return err

@@ -76,6 +76,8 @@ type options struct {
 	settle        time.Duration
 	drainIdle     time.Duration
 	profileDir    string
+	h2People      int
+	h2PerConn     int
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -114,9 +116,34 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after opening streams before measuring memory")
 	fs.DurationVar(&o.drainIdle, "drain-idle", 5*time.Second, "after posting, give up waiting for copies after this long without one")
 	fs.StringVar(&o.profileDir, "profile", "", "with -debug-addr: save the server's CPU and allocation profiles of each wave in this `directory`")
+	fs.IntVar(&o.h2People, "h2-people", 10000,
+		"with an https:// -url, the only scenario: one stream for each of this many prepared people (-people-tokens) over HTTP/2, "+
+			"-h2-per-conn to a connection, and the server's memory per stream once all have started")
+	fs.IntVar(&o.h2PerConn, "h2-per-conn", 100, "streams per HTTP/2 connection")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	if strings.HasPrefix(o.url, "https://") {
+		// The other scenarios speak HTTP/1.1 over plain TCP.
+		var set []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "load", "people-load", "elsewhere-load", "probe":
+				set = append(set, "-"+f.Name)
+			}
+		})
+		switch {
+		case len(set) > 0:
+			return o, fmt.Errorf("with an https:// -url only the HTTP/2 scenario (-h2-people) runs; leave out %s", strings.Join(set, " "))
+		case o.h2People < 1 || o.h2PerConn < 1:
+			return o, errors.New("-h2-people and -h2-per-conn must be at least 1")
+		case o.peopleTokens == "":
+			return o, errors.New("-h2-people needs -people-tokens (made by 'parley-bench prepare')")
+		}
+		o.probe = false
+		return o, nil
+	}
+	o.h2People = 0
 	var err error
 	if o.plan, err = parsePlan(plan); err != nil {
 		return o, fmt.Errorf("-load: %w", err)

@@ -58,6 +58,7 @@ func (b *bench) report(w io.Writer) {
 			fmt.Fprintf(w, "No step was sustained with p99 ≤ %s.\n", b.o.probeBound)
 		}
 	}
+	b.h2Report(w)
 	if len(b.notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range b.notes {

@@ -1,6 +1,8 @@
 // Command parley runs the Parley chat server: one binary, one SQLite file.
 //
 //	parley [-addr 127.0.0.1:8080] [-db parley.db] [-secure-cookies]
+//	parley -addr :443 -tls-cert cert.pem -tls-key key.pem
+//	parley -addr :443 -acme-domain chat.example.org
 //	parley backup [-db parley.db] FILE
 //
 // The backup subcommand writes a consistent copy of the database into the
@@ -35,6 +37,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/acme"
+
 	"parley/handlers"
 	"parley/hub"
 	"parley/store"
@@ -63,6 +67,14 @@ type options struct {
 	shutdownTimeout time.Duration
 	debugAddr       string
 	trustedProxies  []netip.Prefix
+	tlsCert         string
+	tlsKey          string
+	acmeDomain      string
+	acmeDirectory   string
+
+	// acmeHTTPClient, when set (by tests only), is the ACME client's HTTP
+	// client, so it can trust a test authority's certificate.
+	acmeHTTPClient *http.Client
 }
 
 // parseOptions reads the flags; a flag not given takes its environment
@@ -91,6 +103,14 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		"how long shutdown waits for requests in flight [PARLEY_SHUTDOWN_TIMEOUT]")
 	proxies := fs.String("trusted-proxies", e.str("PARLEY_TRUSTED_PROXIES", ""),
 		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For is believed [PARLEY_TRUSTED_PROXIES]")
+	fs.StringVar(&o.tlsCert, "tls-cert", e.str("PARLEY_TLS_CERT", ""),
+		"serve HTTPS (and HTTP/2) with this PEM certificate `file`; needs -tls-key [PARLEY_TLS_CERT]")
+	fs.StringVar(&o.tlsKey, "tls-key", e.str("PARLEY_TLS_KEY", ""),
+		"the PEM private key `file` of -tls-cert [PARLEY_TLS_KEY]")
+	fs.StringVar(&o.acmeDomain, "acme-domain", e.str("PARLEY_ACME_DOMAIN", ""),
+		"serve HTTPS for this `domain` with a certificate got and renewed by ACME, kept in the database [PARLEY_ACME_DOMAIN]")
+	fs.StringVar(&o.acmeDirectory, "acme-directory", e.str("PARLEY_ACME_DIRECTORY", acme.LetsEncryptURL),
+		"the ACME directory `URL` of the certificate authority [PARLEY_ACME_DIRECTORY]")
 	if e.err != nil {
 		return o, e.err
 	}
@@ -110,7 +130,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	case !(o.postRate > 0):
 		return o, errors.New("-post-rate must be positive")
 	}
-	return o, nil
+	return o, checkTLSOptions(o)
 }
 
 // envReader reads typed environment variables, keeping the first error.
@@ -201,6 +221,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	return serve(ctx, o, stdout, stderr)
+}
+
+// serve is run after the options are read.
+func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	st, err := store.Open(ctx, o.db)
@@ -212,9 +237,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			log.Error("close database", "err", err)
 		}
 	}()
+	tlsConf, err := tlsConfig(o, st)
+	if err != nil {
+		return err
+	}
 
 	app := handlers.New(handlers.Config{
-		SecureCookies:   o.secureCookies,
+		SecureCookies:   o.secureCookies || o.servesTLS(),
 		SessionIdle:     o.sessionIdle,
 		SessionLifetime: o.sessionLifetime,
 		Hub:             hub.Config{MaxStreams: o.maxStreams},
@@ -236,6 +265,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	srv := newHTTPServer(app.Handler(), log)
+	srv.TLSConfig = tlsConf
 	// Shutdown waits for connections to go idle, and event streams never
 	// do: end them first.
 	srv.RegisterOnShutdown(app.Shutdown)
@@ -245,10 +275,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		app.Shutdown()
 		return err
 	}
-	fmt.Fprintf(stdout, "parley: listening on http://%s (database %s)\n", ln.Addr(), o.db)
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "parley: listening on %s://%s (database %s)\n", scheme, ln.Addr(), o.db)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- serveHTTP(srv, ln) }()
 
 	select {
 	case err := <-serveErr:

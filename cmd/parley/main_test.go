@@ -92,7 +92,7 @@ func TestParseOptions(t *testing.T) {
 	})
 }
 
-var listening = regexp.MustCompile(`listening on (http://[0-9.:\[\]a-z]+)`)
+var listening = regexp.MustCompile(`listening on (https?://[0-9.:\[\]a-z]+)`)
 
 // waitListening reads lines from r until the listening line and returns
 // the address it names; the rest of r is drained in the background.
@@ -125,9 +125,16 @@ type user struct {
 }
 
 func newUser(t *testing.T, base, handle string) *user {
+	u, _ := register(t, base, handle, nil)
+	return u
+}
+
+// register signs up handle through rt (nil: the default transport) and
+// returns the signed-in user and the response to the sign-up.
+func register(t *testing.T, base, handle string, rt http.RoundTripper) (*user, *http.Response) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	u := &user{base: base, hc: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	u := &user{base: base, hc: &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	resp, err := u.hc.PostForm(base+"/register", url.Values{"handle": {handle}, "password": {"correct horse"}})
 	if err != nil {
@@ -137,7 +144,7 @@ func newUser(t *testing.T, base, handle string) *user {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("register %s: status %d", handle, resp.StatusCode)
 	}
-	return u
+	return u, resp
 }
 
 // post sends a message and reports whether the server acknowledged it.
