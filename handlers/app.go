@@ -80,6 +80,7 @@ type App struct {
 	log      *slog.Logger
 	sstore   *sqlite3store.SQLite3Store
 	shutdown sync.Once
+	refused  refusals
 }
 
 // New builds the web front on st. It becomes the store's AfterCommit hook:

@@ -2,8 +2,10 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -67,12 +69,18 @@ func (s *Sub) LastID() int64 {
 	return s.lastID
 }
 
-// push queues f unless the stream already has it or is ending.
-func (s *Sub) push(f Frame, now time.Time) {
+// push queues f unless the stream already has it or is ending. It returns
+// 1 when a writer is to deliver the frame, else 0, for counting copies.
+func (s *Sub) push(f Frame, now time.Time) int {
 	s.mu.Lock()
 	wake := s.pushLocked(f, now)
+	byWriter := s.w != nil && s.st == open
 	s.mu.Unlock()
 	s.wake(wake)
+	if byWriter {
+		return 1
+	}
+	return 0
 }
 
 // pushLocked queues f and reports whether the caller must wake the
@@ -84,6 +92,7 @@ func (s *Sub) pushLocked(f Frame, now time.Time) bool {
 	if len(s.queue) >= s.hub.cfg.MaxQueue {
 		// Far behind: end the stream now; the client resumes from its
 		// last id and misses nothing.
+		s.hub.slowDropped.Add(1)
 		s.queue, s.off = nil, 0
 		s.st, s.closeBy = closing, now
 	} else {
@@ -295,10 +304,12 @@ func (s *Sub) Serve(ctx context.Context, w io.Writer, flush func() error, setDea
 			setDeadline(time.Now().Add(s.hub.cfg.SlowTimeout))
 			for _, f := range frames {
 				if _, err := w.Write(f.Data); err != nil {
+					s.countSlow(err)
 					return
 				}
 			}
 			if err := flush(); err != nil {
+				s.countSlow(err)
 				return
 			}
 		}
@@ -310,6 +321,14 @@ func (s *Sub) Serve(ctx context.Context, w io.Writer, flush func() error, setDea
 				return
 			}
 		}
+	}
+}
+
+// countSlow counts a stream of Serve's whose write failed because the
+// client did not take the bytes within SlowTimeout.
+func (s *Sub) countSlow(err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		s.hub.slowDropped.Add(1)
 	}
 }
 

@@ -57,6 +57,7 @@ type options struct {
 	postRate        float64
 	shutdownTimeout time.Duration
 	debugAddr       string
+	metricsAddr     string
 }
 
 // parseOptions reads the flags; a flag not given takes its environment
@@ -84,6 +85,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		"loopback `host:port` serving /debug/pprof/ and /debug/vars; empty is off [PARLEY_DEBUG_ADDR]")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", e.duration("PARLEY_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long shutdown waits for requests in flight [PARLEY_SHUTDOWN_TIMEOUT]")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", e.str("PARLEY_METRICS_ADDR", ""),
+		"`host:port` serving Prometheus metrics at /metrics; empty is off [PARLEY_METRICS_ADDR]")
 	if e.err != nil {
 		return o, e.err
 	}
@@ -199,11 +202,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 
+	mx := hookMetrics(o.metricsAddr, st)
 	app := handlers.New(handlers.Config{
 		SecureCookies:   o.secureCookies,
 		SessionIdle:     o.sessionIdle,
 		SessionLifetime: o.sessionLifetime,
-		Hub:             hub.Config{MaxStreams: o.maxStreams},
+		Hub:             hub.Config{MaxStreams: o.maxStreams, ObserveFanout: mx.observeFanout()},
 		Limits:          handlers.Limits{PostsPerSecond: o.postRate},
 	}, st, log)
 
@@ -218,6 +222,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "parley: debug endpoints on http://%s/debug/\n", dln.Addr())
 		go http.Serve(dln, debugHandler())
 	}
+
+	stopMetrics, err := mx.serve(app, st, log, stdout)
+	if err != nil {
+		app.Shutdown()
+		return err
+	}
+	defer stopMetrics()
 
 	srv := newHTTPServer(app.Handler(), log)
 	// Shutdown waits for connections to go idle, and event streams never
