@@ -4,7 +4,8 @@
 //
 // With -debug-addr (loopback only) a second listener serves the runtime's
 // profiles (net/http/pprof) and counters (expvar, /debug/vars), for
-// measuring a running server; it is off by default.
+// measuring a running server; it is off by default. With -metrics-addr a
+// listener of its own serves Prometheus metrics at /metrics.
 //
 // Every flag has an environment fallback (PARLEY_ADDR, PARLEY_DB, ...);
 // parley -h lists them.
