@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -100,9 +101,12 @@ func TestFanoutWaitsForLastCopy(t *testing.T) {
 
 	big := strings.Repeat("x", 16<<10)
 	const n = 100
+	// All committed at once, before the slow socket can fill: the last
+	// message's slow copy is dropped at least SlowTimeout after that.
+	committed := time.Now().UnixNano()
 	for id := int64(1); id <= n; id++ {
 		f := Encode(id, "message", []byte(big))
-		f.Committed = time.Now().UnixNano()
+		f.Committed = committed
 		h.Publish("general", f)
 	}
 	for id := 1; id <= n; id++ {
@@ -134,5 +138,84 @@ func TestStatsCountsOverflow(t *testing.T) {
 	}
 	if got := h.Stats().SlowDropped; got != 1 {
 		t.Errorf("SlowDropped = %d; want 1 (a queue overflowed)", got)
+	}
+}
+
+// serve starts delivering s through w from a goroutine of its own, as the
+// HTTP/2 path does, and returns once it delivers.
+func serve(t *testing.T, s *Sub, w io.WriteCloser) {
+	t.Helper()
+	go func() {
+		s.Serve(t.Context(), w, func() error { return nil }, func(time.Time) error { return nil })
+		w.Close()
+	}()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		started := s.notify != nil && s.st == open
+		s.mu.Unlock()
+		if started {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Serve did not start within 5s")
+		}
+	}
+}
+
+func TestFanoutWaitsForServe(t *testing.T) {
+	var l latencies
+	h := newTestHub(t, Config{ObserveFanout: l.observe})
+	_, taken := attach(t, h, "general", "taken", 1)
+	s, err := h.Subscribe("general", "h2", 2, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe() // a write waits for the reader
+	serve(t, s, pw)
+
+	h.Publish("general", committedFrame(1, 0))
+	taken.next(t)
+	const hold = 200 * time.Millisecond
+	time.Sleep(hold)
+	l.mu.Lock()
+	early := len(l.got)
+	l.mu.Unlock()
+	if early != 0 {
+		t.Fatalf("%d observations while the served stream's copy was unwritten; want 0", early)
+	}
+	if got := readEvents(pr).next(t); got.ID != "1" {
+		t.Fatalf("served stream got %+v; want message 1", got)
+	}
+	if d := l.wait(t, 1)[0]; d < hold {
+		t.Errorf("fan-out latency %v; want at least %v (until the served copy was written)", d, hold)
+	}
+}
+
+func TestFanoutServeDropped(t *testing.T) {
+	// Copies a served stream never writes (its client went away) are
+	// counted off too: later messages are not held up behind them.
+	var l latencies
+	h := newTestHub(t, Config{ObserveFanout: l.observe})
+	_, taken := attach(t, h, "general", "taken", 1)
+	s, err := h.Subscribe("general", "h2", 2, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	serve(t, s, pw)
+	h.Publish("general", committedFrame(1, 0)) // its write blocks: nobody reads
+	h.Publish("general", committedFrame(2, 0)) // queued behind it
+	pr.Close()
+	select {
+	case <-s.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("served stream still open 5s after its reader went away")
+	}
+	h.Publish("general", committedFrame(3, 0))
+	for id := 1; id <= 3; id++ {
+		taken.next(t)
+	}
+	if got := len(l.wait(t, 3)); got != 3 {
+		t.Errorf("%d observations; want 3", got)
 	}
 }

@@ -259,12 +259,18 @@ func (h *Hub) Publish(roomName string, f Frame) {
 	}
 	measured := h.fan.begin(f)
 	now := time.Now()
-	copies := 0
+	copies, serving := 0, 0
 	for s := range r.subs {
-		copies += s.push(f, now)
+		switch s.push(f, now) {
+		case writerCopy:
+			copies++
+		case serveCopy:
+			copies++
+			serving++
+		}
 	}
 	if measured {
-		h.fan.queued(f.ID, copies)
+		h.fan.queued(f.ID, copies, serving)
 		h.settle() // the writers may have written every copy already
 	}
 }
