@@ -85,8 +85,9 @@ type Config struct {
 	PresenceGap time.Duration
 	// ObserveFanout, when set, is told once per published message that
 	// carries its commit time (Frame.Committed) how long it took from the
-	// commit until its last copy was written to the taken-over streams.
-	// It is called from the writers and must return at once.
+	// commit until its last copy was written to the open streams (or
+	// dropped with its stream). It is called from the delivering
+	// goroutines and must return at once.
 	ObserveFanout func(time.Duration)
 }
 
