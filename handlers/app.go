@@ -94,6 +94,7 @@ type App struct {
 	reqlog   *requestLog // nil: request lines go to log
 	sstore   *sqlite3store.SQLite3Store
 	shutdown sync.Once
+	refused  refusals
 }
 
 // New builds the web front on st. It becomes the store's AfterCommit hook:

@@ -97,17 +97,20 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(c.Handle) > store.HandleMaxLen || len(c.Password) > store.PasswordMaxLen {
+		a.refused.wrongPassword.Add(1)
 		page(http.StatusUnauthorized, "", "Wrong handle or password.")
 		return
 	}
 	key, addr, now := store.HandleKey(c.Handle), clientAddr(r), a.store.Now()
 	if wait := a.limits.loginLocked(key, now); wait > 0 {
+		a.refused.throttled.Add(1)
 		setRetryAfter(w, wait)
 		page(http.StatusTooManyRequests, "", fmt.Sprintf(
 			"Too many failed sign-ins for this handle. Try again in %s.", humanDuration(wait)))
 		return
 	}
 	if wait := a.limits.addressLocked(addr, now); wait > 0 {
+		a.refused.throttled.Add(1)
 		setRetryAfter(w, wait)
 		page(http.StatusTooManyRequests, "", fmt.Sprintf(
 			"Too many failed sign-ins from your network. Try again in %s.", humanDuration(wait)))
@@ -116,6 +119,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	u, err := a.store.Authenticate(r.Context(), c)
 	switch {
 	case errors.Is(err, store.ErrBadCredentials):
+		a.refused.wrongPassword.Add(1)
 		a.limits.loginFailed(key, a.store.Now())
 		a.limits.addressFailed(addr, a.store.Now())
 		page(http.StatusUnauthorized, "", "Wrong handle or password.")

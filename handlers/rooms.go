@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
+	"time"
 
 	"parley/hub"
 	"parley/store"
@@ -177,6 +178,7 @@ func newClientID() string {
 // room. Changes (edits, deletes, reactions) go through the room's
 // changeMerger.
 func (a *App) publishMessages(msgs []store.Message) {
+	committed := time.Now().UnixNano()
 	for _, m := range msgs {
 		if m.ChangeID != 0 {
 			a.changes.change(m)
@@ -187,7 +189,9 @@ func (a *App) publishMessages(msgs []store.Message) {
 			a.log.Error("render message", "id", m.ID, "err", err)
 			continue
 		}
-		a.changes.publish(m.Room, eventFrame(m, html))
+		f := eventFrame(m, html)
+		f.Committed = committed // where the fan-out latency starts
+		a.changes.publish(m.Room, f)
 		if m.Kind == store.KindText {
 			a.presence.spoke(m.Room, m.UserID, m.ID)
 			a.personal.stored(m, html)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,14 +29,16 @@ const readerEnv = "PARLEY_FANOUT_READERS"
 // does. Their readers live in a child process (this test binary run
 // again), since 10 000 connections need 20 000 descriptors in all, more
 // than one process may open here, and so that reading does not share the
-// publisher's runtime.
+// publisher's runtime. The observed runs also measure each message's
+// fan-out latency, as the server does with -metrics-addr.
 func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) { benchmarkFanout(b, n) })
+		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) { benchmarkFanout(b, n, false) })
+		b.Run(fmt.Sprintf("streams=%d,observed", n), func(b *testing.B) { benchmarkFanout(b, n, true) })
 	}
 }
 
-func benchmarkFanout(b *testing.B, n int) {
+func benchmarkFanout(b *testing.B, n int, observed bool) {
 	if _, err := load.RaiseFileLimit(uint64(n) + 256); err != nil {
 		b.Skipf("open-file limit: %v", err)
 	}
@@ -44,7 +47,12 @@ func benchmarkFanout(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	h := hub.New(hub.Config{})
+	var cfg hub.Config
+	var observations atomic.Int64
+	if observed {
+		cfg.ObserveFanout = func(time.Duration) { observations.Add(1) }
+	}
+	h := hub.New(cfg)
 	defer h.Close()
 	attached := make(chan error, 1)
 	go func() {
@@ -107,10 +115,17 @@ func benchmarkFanout(b *testing.B, n int) {
 		expect("ready")
 		data := strings.Replace(string(body), "TAG", load.Tag(i, 0, time.Now().UnixNano()), 1)
 		b.StartTimer()
-		h.Publish("bench", hub.Encode(int64(i), "message", []byte(data)))
+		f := hub.Encode(int64(i), "message", []byte(data))
+		if observed {
+			f.Committed = time.Now().UnixNano()
+		}
+		h.Publish("bench", f)
 		expect("done")
 	}
 	b.StopTimer()
+	if observed && observations.Load() == 0 {
+		b.Error("no fan-out latency observed")
+	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/copy")
 }
 

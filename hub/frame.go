@@ -11,6 +11,10 @@ type Frame struct {
 	// frame without one (presence, heartbeat, logout).
 	ID   int64
 	Data []byte
+	// Committed, when not zero, is when the frame's message was committed
+	// (Unix nanoseconds): the start of its fan-out latency, which the hub
+	// reports to Config.ObserveFanout.
+	Committed int64
 }
 
 // Encode builds the frame for one event. Each line of data becomes one

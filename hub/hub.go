@@ -83,6 +83,12 @@ type Config struct {
 	// one stream (default 1 s): lists set in between are merged into the
 	// newest, sent when the gap has passed.
 	PresenceGap time.Duration
+	// ObserveFanout, when set, is told once per published message that
+	// carries its commit time (Frame.Committed) how long it took from the
+	// commit until its last copy was written to the open streams (or
+	// dropped with its stream). It is called from the delivering
+	// goroutines and must return at once.
+	ObserveFanout func(time.Duration)
 }
 
 func (c *Config) setDefaults() {
@@ -132,6 +138,9 @@ type Hub struct {
 	writers []*writer
 	next    atomic.Uint32
 
+	fan         fanout
+	slowDropped atomic.Uint64
+
 	mu       sync.RWMutex
 	rooms    map[string]*room
 	sessions map[string][]*Sub // a session has a few streams at most
@@ -164,6 +173,7 @@ func New(cfg Config) *Hub {
 		held:     map[*Sub]struct{}{},
 		quit:     make(chan struct{}),
 	}
+	h.fan.observe = cfg.ObserveFanout
 	for range cfg.Writers {
 		w := newWriter(h)
 		h.writers = append(h.writers, w)
@@ -248,9 +258,21 @@ func (h *Hub) Publish(roomName string, f Frame) {
 	if r == nil {
 		return
 	}
+	measured := h.fan.begin(f)
 	now := time.Now()
+	copies, serving := 0, 0
 	for s := range r.subs {
-		s.push(f, now)
+		switch s.push(f, now) {
+		case writerCopy:
+			copies++
+		case serveCopy:
+			copies++
+			serving++
+		}
+	}
+	if measured {
+		h.fan.queued(f.ID, copies, serving)
+		h.settle() // the writers may have written every copy already
 	}
 }
 

@@ -2,8 +2,10 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -67,32 +69,52 @@ func (s *Sub) LastID() int64 {
 	return s.lastID
 }
 
-// push queues f unless the stream already has it or is ending.
-func (s *Sub) push(f Frame, now time.Time) {
+// push queues f unless the stream already has it or is ending, and says
+// what kind of copy it queued, for measuring fan-out.
+func (s *Sub) push(f Frame, now time.Time) copyKind {
 	s.mu.Lock()
-	wake := s.pushLocked(f, now)
+	wake, kind := s.pushLocked(f, now)
 	s.mu.Unlock()
 	s.wake(wake)
+	return kind
 }
 
 // pushLocked queues f and reports whether the caller must wake the
 // stream's deliverer.
-func (s *Sub) pushLocked(f Frame, now time.Time) bool {
+func (s *Sub) pushLocked(f Frame, now time.Time) (wake bool, kind copyKind) {
 	if s.st >= closing || f.ID != 0 && s.st == open && f.ID <= s.lastID {
-		return false
+		return false, noCopy
 	}
 	if len(s.queue) >= s.hub.cfg.MaxQueue {
 		// Far behind: end the stream now; the client resumes from its
 		// last id and misses nothing.
+		s.hub.slowDropped.Add(1)
+		s.hub.fan.served(s.queue)
 		s.queue, s.off = nil, 0
 		s.st, s.closeBy = closing, now
 	} else {
+		if kind = s.copyKindLocked(f); kind != serveCopy {
+			f.Committed = 0 // only Serve counts its copies off
+		}
 		s.queue = append(s.queue, f)
 		if f.ID != 0 && s.st == open {
 			s.lastID = f.ID
 		}
 	}
-	return s.wakeLocked()
+	return s.wakeLocked(), kind
+}
+
+// copyKindLocked says who will deliver a copy of f queued now.
+func (s *Sub) copyKindLocked(f Frame) copyKind {
+	switch {
+	case f.Committed == 0 || s.st != open:
+		return noCopy
+	case s.w != nil:
+		return writerCopy
+	case s.notify != nil:
+		return serveCopy
+	}
+	return noCopy
 }
 
 // StartPresence returns the room's online list as SetPresence last set
@@ -151,7 +173,7 @@ func (s *Sub) sendHeldPresence(now time.Time) (done bool) {
 // givePresence queues the online list fp and unlocks s.
 func (s *Sub) givePresence(fp *Frame, now time.Time) {
 	s.presAt, s.presSent = now, fp
-	wake := s.pushLocked(*fp, now)
+	wake, _ := s.pushLocked(*fp, now)
 	s.mu.Unlock()
 	s.wake(wake)
 }
@@ -293,12 +315,14 @@ func (s *Sub) Serve(ctx context.Context, w io.Writer, flush func() error, setDea
 		s.mu.Unlock()
 		if len(frames) > 0 {
 			setDeadline(time.Now().Add(s.hub.cfg.SlowTimeout))
-			for _, f := range frames {
-				if _, err := w.Write(f.Data); err != nil {
-					return
-				}
+			err := writeFrames(w, frames, flush)
+			if s.hub.fan.served(frames) { // written, or never will be
+				s.hub.settle()
 			}
-			if err := flush(); err != nil {
+			if err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					s.hub.slowDropped.Add(1)
+				}
 				return
 			}
 			// The deadline bounds this write only: over HTTP/2 it would
@@ -316,6 +340,16 @@ func (s *Sub) Serve(ctx context.Context, w io.Writer, flush func() error, setDea
 	}
 }
 
+// writeFrames writes frames to w and flushes them.
+func writeFrames(w io.Writer, frames []Frame, flush func() error) error {
+	for _, f := range frames {
+		if _, err := w.Write(f.Data); err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
 // end closes the stream at once. It is safe to call more than once.
 func (s *Sub) end() {
 	s.mu.Lock()
@@ -324,9 +358,13 @@ func (s *Sub) end() {
 		return
 	}
 	s.st = closed
+	dropped := s.queue
 	s.queue, s.off = nil, 0
 	conn := s.conn
 	s.mu.Unlock()
+	if s.hub.fan.served(dropped) {
+		s.hub.settle()
+	}
 	s.hub.remove(s)
 	if conn != nil {
 		conn.Close()

@@ -30,6 +30,11 @@ type writer struct {
 	mu    sync.Mutex
 	ready []*Sub
 	spare []*Sub
+	// For measuring fan-out (see fanout): whether a pass is running,
+	// whether streams are left with bytes to write, and the message id up
+	// to which the last pass left no copy behind.
+	passing, pending bool
+	through          int64
 }
 
 const retryEvery = 50 * time.Millisecond
@@ -91,9 +96,11 @@ func (w *writer) run() {
 		now := time.Now()
 		last = now
 
+		mark := w.h.fan.marked.Load() // every copy up to it is queued by now
 		w.mu.Lock()
 		ready := w.ready
 		w.ready = w.spare[:0]
+		w.passing = true
 		w.mu.Unlock()
 
 		served := 0
@@ -130,9 +137,17 @@ func (w *writer) run() {
 		// streams) keeps going, and the frames that arrive meanwhile leave
 		// together, one write per stream.
 		rest = 0
+		through := mark
+		if w.h.fan.observe != nil {
+			if low := lowestHeld(hot, cold); low > 0 {
+				through = min(through, low-1)
+			}
+		}
 		w.mu.Lock()
 		behind := len(w.ready) > 0
+		w.passing, w.pending, w.through = false, len(hot)+len(cold) > 0, through
 		w.mu.Unlock()
+		w.h.settle()
 		if behind {
 			rest = 2 * time.Since(now)
 		}
@@ -174,8 +189,11 @@ func (w *writer) flush(s *Sub, now time.Time) outcome {
 		if wrote > 0 {
 			res = partial
 		}
-		end = now.Sub(s.blockedSince) > w.h.cfg.SlowTimeout ||
-			s.st == closing && now.After(s.closeBy)
+		slow := now.Sub(s.blockedSince) > w.h.cfg.SlowTimeout
+		if slow && s.st != closing {
+			w.h.slowDropped.Add(1)
+		}
+		end = slow || s.st == closing && now.After(s.closeBy)
 		s.scheduled = !end
 	}
 	s.mu.Unlock()

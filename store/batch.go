@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -90,7 +91,14 @@ func (b *batcher) loop() {
 // commit runs the batch in one transaction, each job under its own
 // savepoint, then publishes what was stored and answers every job.
 func (b *batcher) commit(batch []*job) {
+	start := time.Now()
 	err := b.runTx(batch)
+	if b.s.ObserveCommit != nil {
+		b.s.ObserveCommit(time.Since(start))
+	}
+	if err == nil {
+		b.s.countStored(batch)
+	}
 	if err == nil && b.s.AfterCommit != nil {
 		var all []Message
 		for _, j := range batch {

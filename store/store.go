@@ -13,6 +13,7 @@ import (
 	"path"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -36,6 +37,13 @@ type Store struct {
 	// transaction committed, in id order, before the writer is answered.
 	// Set it before the first write; it must not block for long.
 	AfterCommit func([]Message)
+
+	// ObserveCommit, when set, is told how long each batch of writes took
+	// to run and commit in its transaction. Set it before the first write;
+	// it must return at once.
+	ObserveCommit func(time.Duration)
+
+	stored atomic.Uint64 // messages stored since Open (see Stats)
 
 	hasher *hasher
 	posts  *batcher

@@ -10,7 +10,8 @@
 //
 // With -debug-addr (loopback only) a second listener serves the runtime's
 // profiles (net/http/pprof) and counters (expvar, /debug/vars), for
-// measuring a running server; it is off by default.
+// measuring a running server; it is off by default. With -metrics-addr a
+// listener of its own serves Prometheus metrics at /metrics.
 //
 // Every flag has an environment fallback (PARLEY_ADDR, PARLEY_DB, ...);
 // parley -h lists them.
@@ -71,6 +72,7 @@ type options struct {
 	tlsKey          string
 	acmeDomain      string
 	acmeDirectory   string
+	metricsAddr     string
 
 	// acmeHTTPClient, when set (by tests only), is the ACME client's HTTP
 	// client, so it can trust a test authority's certificate.
@@ -111,6 +113,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		"serve HTTPS for this `domain` with a certificate got and renewed by ACME, kept in the database [PARLEY_ACME_DOMAIN]")
 	fs.StringVar(&o.acmeDirectory, "acme-directory", e.str("PARLEY_ACME_DIRECTORY", acme.LetsEncryptURL),
 		"the ACME directory `URL` of the certificate authority [PARLEY_ACME_DIRECTORY]")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", e.str("PARLEY_METRICS_ADDR", ""),
+		"`host:port` serving Prometheus metrics at /metrics; empty is off [PARLEY_METRICS_ADDR]")
 	if e.err != nil {
 		return o, e.err
 	}
@@ -242,11 +246,12 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	mx := hookMetrics(o.metricsAddr, st)
 	app := handlers.New(handlers.Config{
 		SecureCookies:   o.secureCookies || o.servesTLS(),
 		SessionIdle:     o.sessionIdle,
 		SessionLifetime: o.sessionLifetime,
-		Hub:             hub.Config{MaxStreams: o.maxStreams},
+		Hub:             hub.Config{MaxStreams: o.maxStreams, ObserveFanout: mx.observeFanout()},
 		Limits:          handlers.Limits{PostsPerSecond: o.postRate},
 		TrustedProxies:  o.trustedProxies,
 		RequestLog:      stderr,
@@ -263,6 +268,13 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "parley: debug endpoints on http://%s/debug/\n", dln.Addr())
 		go http.Serve(dln, debugHandler())
 	}
+
+	stopMetrics, err := mx.serve(app, st, log, stdout)
+	if err != nil {
+		app.Shutdown()
+		return err
+	}
+	defer stopMetrics()
 
 	srv := newHTTPServer(app.Handler(), log)
 	srv.TLSConfig = tlsConf
