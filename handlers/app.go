@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 
 	"parley/assets"
@@ -78,7 +77,7 @@ type App struct {
 	changes  *changeMerger
 	limits   *limiter
 	log      *slog.Logger
-	sstore   *sqlite3store.SQLite3Store
+	sstore   store.SessionStore
 	shutdown sync.Once
 }
 
@@ -88,7 +87,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	cfg.setDefaults()
 	a := &App{cfg: cfg, store: st, log: log, limits: newLimiter(cfg.Limits)}
 
-	a.sstore = sqlite3store.New(st.DB)
+	a.sstore = st.SessionStore()
 	a.sessions = scs.New()
 	a.sessions.Store = newSessionStore(a.sstore)
 	a.sessions.Lifetime = cfg.SessionLifetime
