@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ func isPostgresURL(dsn string) bool {
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 	var res string
 	if err := s.DB.QueryRowContext(ctx, s.d.integrityCheck).Scan(&res); err != nil {
-		return "", wrap("integrity check", err)
+		return "", fmt.Errorf("store: integrity check: %w", err)
 	}
 	return res, nil
 }

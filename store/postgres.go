@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -90,7 +92,8 @@ func pgCode(err error) string {
 // pgUnavailable reports whether err means PostgreSQL cannot serve now but
 // may later: no connection, a connection lost, the server shutting down
 // or out of resources, or a transaction that lost a race (serialization
-// failure, deadlock) and may be tried again.
+// failure, deadlock) and may be tried again. A context's end is the
+// caller's, not the database's, and is left as it is.
 func pgUnavailable(err error) bool {
 	switch code := pgCode(err); {
 	case code == "":
@@ -104,8 +107,9 @@ func pgUnavailable(err error) bool {
 		return false
 	}
 	var ce *pgconn.ConnectError
-	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err)
+	var oe *net.OpError
+	return errors.As(err, &ce) || errors.As(err, &oe) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Search on PostgreSQL. The messages' search column (migration 0001)

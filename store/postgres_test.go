@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestTSQuery(t *testing.T) {
@@ -120,6 +124,36 @@ func TestSharedDatabaseIDs(t *testing.T) {
 	for i, id := range all {
 		if id != first.ID+1+int64(i) {
 			t.Fatalf("ids %v; want %d to %d, each once", all, first.ID+1, first.ID+int64(len(all)))
+		}
+	}
+}
+
+// PostgreSQL's errors are told apart by their codes: a refused duplicate,
+// and the faults that pass (ErrUnavailable), not the caller's own end.
+func TestPostgresErrors(t *testing.T) {
+	for _, tt := range []struct {
+		err               error
+		unavailable, uniq bool
+	}{
+		{&pgconn.PgError{Code: "23505"}, false, true},
+		{&pgconn.PgError{Code: "40P01"}, true, false},  // deadlock
+		{&pgconn.PgError{Code: "40001"}, true, false},  // serialization failure
+		{&pgconn.PgError{Code: "57P01"}, true, false},  // server shutting down
+		{&pgconn.PgError{Code: "53300"}, true, false},  // too many connections
+		{&pgconn.PgError{Code: "42601"}, false, false}, // syntax error
+		{fmt.Errorf("query: %w", &net.OpError{Op: "read", Err: errors.New("connection reset")}), true, false},
+		{context.Canceled, false, false},
+		{context.DeadlineExceeded, false, false},
+	} {
+		err := wrap("op", tt.err)
+		if got := errors.Is(err, ErrUnavailable); got != tt.unavailable {
+			t.Errorf("wrap(%v) unavailable = %v; want %v", tt.err, got, tt.unavailable)
+		}
+		if got := isUniqueViolation(tt.err); got != tt.uniq {
+			t.Errorf("isUniqueViolation(%v) = %v; want %v", tt.err, got, tt.uniq)
+		}
+		if !errors.Is(err, tt.err) {
+			t.Errorf("wrap(%v) = %v; want it to wrap the error", tt.err, err)
 		}
 	}
 }

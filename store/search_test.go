@@ -258,3 +258,37 @@ func TestSearchPlan(t *testing.T) {
 		t.Errorf("search plan:\n%s\nwant the FTS index, then messages by id, without sorting", plan)
 	}
 }
+
+// TestSearchSnippet: a long message's snippet shows the words around the
+// match, marked, with an ellipsis where it leaves text out; an accented
+// word is marked when found without its accent.
+func TestSearchSnippet(t *testing.T) {
+	s := mustOpenStore(t)
+	ann := mustCreateUser(t, s, "ann")
+	words := make([]string, 100)
+	for i := range words {
+		words[i] = fmt.Sprint("w", i)
+	}
+	words[50] = "Crème"
+	mustPost(t, s, GeneralRoom, ann, strings.Join(words, " "))
+	p, err := s.Search(context.Background(), SearchQuery{UserID: ann.ID, Text: "creme"})
+	if err != nil || len(p.Results) != 1 {
+		t.Fatalf("Search = %+v, %v; want one result", p, err)
+	}
+	snip := p.Results[0].Snippet
+	var marked []string
+	for _, f := range snip {
+		if f.Match {
+			marked = append(marked, f.Text)
+		}
+	}
+	if fmt.Sprint(marked) != "[Crème]" {
+		t.Errorf("marked %q; want [Crème]", marked)
+	}
+	if first, last := snip[0].Text, snip[len(snip)-1].Text; !strings.HasPrefix(first, ellipsis) || !strings.HasSuffix(last, ellipsis) {
+		t.Errorf("snippet %+v; want an ellipsis at both ends", snip)
+	}
+	if n := len(strings.Fields(fmt.Sprint(snip))); n > 2*snippetTokens {
+		t.Errorf("snippet of %d words; want about %d", n, snippetTokens)
+	}
+}
