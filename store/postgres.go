@@ -73,8 +73,47 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.sessions = &stopOnce{SessionStore: pgxstore.New(pool)}
+	s.sessions = &stopOnce{SessionStore: newPGSessions(pool)}
 	return s, nil
+}
+
+// sessionCleanupEvery is how often expired sessions are deleted.
+const sessionCleanupEvery = 5 * time.Minute
+
+// pgSessions is scs's pgxstore with the deletion of expired sessions run
+// here: pgxstore's own cleanup makes its stop channel inside its
+// goroutine, a data race with a StopCleanup that comes early.
+type pgSessions struct {
+	*pgxstore.PostgresStore
+	pool       *pgxpool.Pool
+	stop, done chan struct{}
+}
+
+func newPGSessions(pool *pgxpool.Pool) *pgSessions {
+	p := &pgSessions{PostgresStore: pgxstore.NewWithCleanupInterval(pool, 0), pool: pool,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go p.cleanup()
+	return p
+}
+
+func (p *pgSessions) cleanup() {
+	defer close(p.done)
+	t := time.NewTicker(sessionCleanupEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.pool.Exec(context.Background(), `DELETE FROM sessions WHERE expiry < current_timestamp`)
+		}
+	}
+}
+
+// StopCleanup stops deleting expired sessions; call it once.
+func (p *pgSessions) StopCleanup() {
+	close(p.stop)
+	<-p.done
 }
 
 // pgUniqueViolation is PostgreSQL's code for a UNIQUE constraint's refusal.
