@@ -9,12 +9,12 @@ import (
 )
 
 // sessionStore keeps the web sessions in the shared database through the
-// store's scs store (store.Store.SessionStore), with a read cache of a couple of seconds in front: every
-// request loads its session, and a tab opens several streams at once with
-// the same one. Session data only says who is signed in (and carries a
-// notice); whether that sign-in still holds is checked in the logins table
-// on every request, so a cached copy can never keep a signed-out session
-// alive.
+// store's scs store (store.Store.SessionStore), with a read cache of a
+// couple of seconds in front: every request loads its session, and a tab
+// opens several streams at once with the same one. Session data only says
+// who is signed in (and carries a notice); whether that sign-in still holds
+// is checked in the logins table on every request, so a cached copy can
+// never keep a signed-out session alive.
 type sessionStore struct {
 	db    scs.Store
 	cache *ttlcache.Cache[string, []byte]
