@@ -1,5 +1,6 @@
 # Parley. `make run` needs only Go and make; `make test` installs what the
-# browser tests need (Debian's chromium) when it is missing.
+# browser tests need (Debian's chromium) and the PostgreSQL its store tests
+# also run on (Debian's postgresql) when they are missing.
 
 GO      ?= go
 BIN     := bin/parley
@@ -15,13 +16,15 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/parley
 
-## test: every test (unit, integration, browser)
+## test: every test (unit, integration, browser), then the store's on PostgreSQL
 test: browser-deps
 	$(GO) test -count=1 $(PKGS)
+	PARLEY_TEST_DB=postgres $(GO) test -count=1 $(PG_TEST_PKGS)
 
-## race: every test under the race detector (needs cgo and gcc)
+## race: every test under the race detector (needs cgo and gcc), then the store's on PostgreSQL
 race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(PKGS)
+	CGO_ENABLED=1 PARLEY_TEST_DB=postgres $(GO) test -race -count=1 $(PG_TEST_PKGS)
 
 # Fuzz targets as package:Function; each runs for FUZZTIME. Inputs worth
 # keeping go to the package's testdata/fuzz, where plain `go test` replays them.

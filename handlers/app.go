@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 
 	"parley/assets"
@@ -92,7 +91,7 @@ type App struct {
 	proxies  proxies
 	log      *slog.Logger
 	reqlog   *requestLog // nil: request lines go to log
-	sstore   *sqlite3store.SQLite3Store
+	sstore   store.SessionStore
 	shutdown sync.Once
 	refused  refusals
 }
@@ -106,7 +105,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 		a.reqlog = newRequestLog(cfg.RequestLog)
 	}
 
-	a.sstore = sqlite3store.New(st.DB)
+	a.sstore = st.SessionStore()
 	a.sessions = scs.New()
 	a.sessions.Store = newSessionStore(a.sstore)
 	a.sessions.Lifetime = cfg.SessionLifetime

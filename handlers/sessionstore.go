@@ -3,27 +3,26 @@ package handlers
 import (
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 
 	"parley/internal/ttlcache"
 )
 
-// sessionStore keeps the web sessions in the shared database through scs's
-// sqlite3store, with a read cache of a couple of seconds in front: every
-// request loads its session, and a tab opens several streams at once with
-// the same one. Session data only says who is signed in (and carries a
-// notice); whether that sign-in still holds is checked in the logins table
-// on every request, so a cached copy can never keep a signed-out session
-// alive.
+// sessionStore keeps the web sessions in the shared database through the
+// store's scs store (store.Store.SessionStore), with a read cache of a
+// couple of seconds in front: every request loads its session, and a tab
+// opens several streams at once with the same one. Session data only says
+// who is signed in (and carries a notice); whether that sign-in still holds
+// is checked in the logins table on every request, so a cached copy can
+// never keep a signed-out session alive.
 type sessionStore struct {
-	db    *sqlite3store.SQLite3Store
+	db    scs.Store
 	cache *ttlcache.Cache[string, []byte]
 }
 
 var _ scs.Store = (*sessionStore)(nil)
 
-func newSessionStore(db *sqlite3store.SQLite3Store) *sessionStore {
+func newSessionStore(db scs.Store) *sessionStore {
 	return &sessionStore{db: db, cache: ttlcache.New[string, []byte](2*time.Second, 100_000)}
 }
 

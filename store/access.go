@@ -11,12 +11,12 @@ import (
 // query may look in. The two always agree: a public room is readable by
 // every signed-in user, a private or direct room by its members only.
 
-// readableBy returns the SQL condition under which user userID may read the
-// room whose id is the column roomCol, and the condition's arguments in
-// order.
-func readableBy(roomCol string, userID int64) (string, []any) {
+// readableBy returns the SQL condition under which the user whose id is
+// the parameter userParam ("$1") may read the room whose id is the column
+// roomCol.
+func readableBy(roomCol, userParam string) string {
 	return `(EXISTS (SELECT 1 FROM rooms rk WHERE rk.id = ` + roomCol + ` AND rk.kind = 'public')
-		OR EXISTS (SELECT 1 FROM members mb WHERE mb.room_id = ` + roomCol + ` AND mb.user_id = ?))`, []any{userID}
+		OR EXISTS (SELECT 1 FROM members mb WHERE mb.room_id = ` + roomCol + ` AND mb.user_id = ` + userParam + `))`
 }
 
 // CanRead returns the room called name when user userID may read it. A room
@@ -45,8 +45,8 @@ func (s *Store) CanRead(ctx context.Context, userID int64, name string) (Room, e
 
 // ReadableRooms returns the rooms user userID may read, by name.
 func (s *Store) ReadableRooms(ctx context.Context, userID int64) ([]Room, error) {
-	cond, args := readableBy("r.id", userID)
-	rows, err := s.DB.QueryContext(ctx, `SELECT r.id, r.name, r.kind FROM rooms r WHERE `+cond+` ORDER BY r.name`, args...)
+	rows, err := s.DB.QueryContext(ctx, `SELECT r.id, r.name, r.kind FROM rooms r WHERE `+
+		readableBy("r.id", "$1")+` ORDER BY r.name`, userID)
 	if err != nil {
 		return nil, wrap("readable rooms", err)
 	}

@@ -23,7 +23,7 @@ func (s *Store) ACMECache() ACMECache { return ACMECache{s} }
 // Get returns the data stored under key, or autocert.ErrCacheMiss.
 func (c ACMECache) Get(ctx context.Context, key string) ([]byte, error) {
 	var data []byte
-	err := c.s.DB.QueryRowContext(ctx, `SELECT data FROM acme_cache WHERE key = ?`, key).Scan(&data)
+	err := c.s.DB.QueryRowContext(ctx, `SELECT data FROM acme_cache WHERE key = $1`, key).Scan(&data)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, autocert.ErrCacheMiss
@@ -36,7 +36,7 @@ func (c ACMECache) Get(ctx context.Context, key string) ([]byte, error) {
 // Put stores data under key, replacing what was there.
 func (c ACMECache) Put(ctx context.Context, key string, data []byte) error {
 	_, err := c.s.DB.ExecContext(ctx,
-		`INSERT INTO acme_cache (key, data, updated_at) VALUES (?, ?, ?)
+		`INSERT INTO acme_cache (key, data, updated_at) VALUES ($1, $2, $3)
 		 ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
 		key, data, c.s.now())
 	if err != nil {
@@ -47,7 +47,7 @@ func (c ACMECache) Put(ctx context.Context, key string, data []byte) error {
 
 // Delete removes what is stored under key; a missing key is no error.
 func (c ACMECache) Delete(ctx context.Context, key string) error {
-	if _, err := c.s.DB.ExecContext(ctx, `DELETE FROM acme_cache WHERE key = ?`, key); err != nil {
+	if _, err := c.s.DB.ExecContext(ctx, `DELETE FROM acme_cache WHERE key = $1`, key); err != nil {
 		return wrap("acme cache delete", err)
 	}
 	return nil

@@ -122,6 +122,9 @@ func (b *batcher) runTx(batch []*job) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := execAll(context.Background(), tx, b.s.d.lockEvents); err != nil {
+		return err
+	}
 	for _, j := range batch {
 		if _, err := tx.Stmt(b.s.stmts.savepoint).Exec(); err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 func countRows(t *testing.T, s *Store, clientID string) int {
 	t.Helper()
 	var n int
-	if err := s.DB.QueryRow(`SELECT count(*) FROM messages WHERE client_id = ?`, clientID).Scan(&n); err != nil {
+	if err := s.DB.QueryRow(`SELECT count(*) FROM messages WHERE client_id = $1`, clientID).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -173,7 +173,7 @@ func TestClientID(t *testing.T) {
 		u := mustCreateUser(t, s, "ann")
 		m := send(t, s, GeneralRoom, u, "hi", "dup")
 		_, err := s.DB.Exec(`INSERT INTO messages (room_id, user_id, kind, author, body, created_at, client_id)
-			SELECT room_id, user_id, kind, author, body, created_at, client_id FROM messages WHERE id = ?`, m.ID)
+			SELECT room_id, user_id, kind, author, body, created_at, client_id FROM messages WHERE id = $1`, m.ID)
 		if !isUniqueViolation(err) {
 			t.Errorf("inserting a duplicate: err = %v; want a unique violation", err)
 		}
@@ -183,6 +183,7 @@ func TestClientID(t *testing.T) {
 // TestMigrateClientID applies the client id migration to a database made
 // before it: the messages stay, and client ids work afterwards.
 func TestMigrateClientID(t *testing.T) {
+	sqliteOnly(t, "PostgreSQL databases start from one migration that has client ids")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
 	s := mustOpenStoreAt(t, path)

@@ -61,7 +61,7 @@ func (s *Store) DirectRoom(ctx context.Context, a, b int64) (r Room, created boo
 	err = s.inTx(ctx, "direct room", func(tx *sql.Tx) error {
 		now := s.now()
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO rooms (name, kind, created_at) VALUES (?, 'direct', ?)
+			INSERT INTO rooms (name, kind, created_at) VALUES ($1, 'direct', $2)
 			ON CONFLICT (name) DO NOTHING RETURNING id`, name, now).Scan(&r.ID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // made at the same moment by the other person
@@ -70,8 +70,8 @@ func (s *Store) DirectRoom(ctx context.Context, a, b int64) (r Room, created boo
 		}
 		created = true
 		_, err = tx.ExecContext(ctx, `
-			INSERT OR IGNORE INTO members (room_id, user_id, joined_at) VALUES (?, ?, ?), (?, ?, ?)`,
-			r.ID, a, now, r.ID, b, now)
+			INSERT INTO members (room_id, user_id, joined_at) VALUES ($1, $2, $3), ($1, $4, $3)
+			ON CONFLICT DO NOTHING`, r.ID, a, now, b)
 		return err
 	})
 	if err != nil {

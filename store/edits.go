@@ -13,7 +13,10 @@ import (
 //
 // Every change is a job of the one writer (batch.go), like a new message:
 // it runs in the writer's transaction, records a row in changes whose id is
-// taken from the messages' AUTOINCREMENT sequence, and hands the message as
+// taken from the sequence of message ids (dialect.nextChangeID: on SQLite
+// the messages' AUTOINCREMENT sequence, advanced above every message and
+// change stored so far, so below every message stored after it; on
+// PostgreSQL the event counter of migration 0001), and hands the message as
 // it now is, with that ChangeID, to AfterCommit after the commit. So new
 // messages and changes reach the streams in one increasing order of ids,
 // and a stream resuming from N replays both (EventsAfter).
@@ -86,7 +89,7 @@ func (s *Store) EditMessage(ctx context.Context, e Edit) (Message, error) {
 		if m.Body == e.Body {
 			return "", nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET body = ?, mentions = ?, edited_at = ? WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET body = $1, mentions = $2, edited_at = $3 WHERE id = $4`,
 			e.Body, joinMentions(e.Mentions), now, m.ID); err != nil {
 			return "", err
 		}
@@ -109,20 +112,18 @@ func (s *Store) DeleteMessage(ctx context.Context, room Room, id, userID int64) 
 		if err := ownText(m, userID); err != nil {
 			return "", err
 		}
-		// Zero the freed space of every page the text leaves, overflow
-		// pages included, on this connection, for this statement only.
-		if _, err := tx.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		if err := execAll(ctx, tx, s.d.secureDelete[0]); err != nil {
 			return "", err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE messages SET kind = 'deleted', body = '', author = '', mentions = '',
-			edited_at = NULL WHERE id = ?`, m.ID)
-		if _, err2 := tx.ExecContext(ctx, `PRAGMA secure_delete = FAST`); err == nil {
+			edited_at = NULL WHERE id = $1`, m.ID)
+		if err2 := execAll(ctx, tx, s.d.secureDelete[1]); err == nil {
 			err = err2
 		}
 		if err != nil {
 			return "", err
 		}
-		for _, q := range []string{`DELETE FROM mentions WHERE message_id = ?`, `DELETE FROM reactions WHERE message_id = ?`} {
+		for _, q := range []string{`DELETE FROM mentions WHERE message_id = $1`, `DELETE FROM reactions WHERE message_id = $1`} {
 			if _, err := tx.ExecContext(ctx, q, m.ID); err != nil {
 				return "", err
 			}
@@ -146,7 +147,7 @@ func ownText(m Message, userID int64) error {
 
 // setMentions replaces the mention rows of message id.
 func (s *Store) setMentions(ctx context.Context, tx *sql.Tx, id, roomID int64, userIDs []int64) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM mentions WHERE message_id = ?`, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM mentions WHERE message_id = $1`, id); err != nil {
 		return err
 	}
 	for _, u := range userIDs {
@@ -174,11 +175,12 @@ func (s *Store) change(ctx context.Context, op string, room Room, id int64, appl
 			out = m
 			return nil, err
 		}
-		changeID, err := nextChangeID(ctx, tx)
+		var changeID int64
+		err = tx.QueryRowContext(ctx, s.d.nextChangeID).Scan(&changeID)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (id, room_id, message_id, kind, created_at) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (id, room_id, message_id, kind, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			changeID, room.ID, id, kind, s.now()); err != nil {
 			return nil, err
 		}
@@ -196,22 +198,10 @@ func (s *Store) change(ctx context.Context, op string, room Room, id int64, appl
 	return out, nil
 }
 
-// nextChangeID takes the next id of the messages' AUTOINCREMENT sequence
-// for a change: above every message and change stored so far, and below
-// every message stored after it, since SQLite gives a new message an id
-// above the sequence's value.
-func nextChangeID(ctx context.Context, tx *sql.Tx) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `
-		UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(id), 0) FROM messages)) + 1
-		WHERE name = 'messages' RETURNING seq`).Scan(&id)
-	return id, err
-}
-
 // messageIn reads message id of room, with its reactions, or ErrNotFound.
 func (s *Store) messageIn(ctx context.Context, q querier, room Room, id int64) (Message, error) {
 	m, err := scanMessage(q.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages m
-		WHERE m.id = ? AND m.room_id = ?`, id, room.ID), room.Name)
+		WHERE m.id = $1 AND m.room_id = $2`, id, room.ID), room.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
 	} else if err != nil {
@@ -245,10 +235,10 @@ func (s *Store) EventsAfter(ctx context.Context, room string, after int64, limit
 	rows, err := s.DB.QueryContext(ctx, `
 		SELECT c.id, `+messageColumns+`
 		FROM (SELECT message_id, max(id) AS id FROM changes
-			WHERE room_id = (SELECT id FROM rooms WHERE name = ?) AND id > ?
+			WHERE room_id = (SELECT id FROM rooms WHERE name = $1) AND id > $2
 			GROUP BY message_id) c
 		JOIN messages m ON m.id = c.message_id
-		ORDER BY c.id LIMIT ?`, room, after, limit)
+		ORDER BY c.id LIMIT $3`, room, after, limit)
 	if err != nil {
 		return nil, wrap("events after", err)
 	}

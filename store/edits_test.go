@@ -102,7 +102,7 @@ func TestChanges(t *testing.T) {
 	})
 
 	t.Run("DeletedEverywhere", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "parley.db")
+		path := testDB(t)
 		s := mustOpenStoreAt(t, path)
 		ann := mustCreateUser(t, s, "ann")
 		bob := mustCreateUser(t, s, "bob")
@@ -136,6 +136,9 @@ func TestChanges(t *testing.T) {
 		checkIndex(t, s)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
+		}
+		if onPostgres() {
+			return // the bytes of the files are SQLite's to check
 		}
 		for _, f := range []string{path, path + "-wal"} {
 			b, err := os.ReadFile(f)

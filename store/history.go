@@ -51,7 +51,7 @@ func (s *Store) history(ctx context.Context, room Room, c Cursor) (Page, error) 
 	switch {
 	case c.Around != 0:
 		var roomID int64
-		err = s.DB.QueryRowContext(ctx, `SELECT room_id FROM messages WHERE id = ?`, c.Around).Scan(&roomID)
+		err = s.DB.QueryRowContext(ctx, `SELECT room_id FROM messages WHERE id = $1`, c.Around).Scan(&roomID)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && roomID != room.ID {
 			return Page{}, ErrNotFound
 		} else if err != nil {
@@ -91,14 +91,14 @@ func (s *Store) history(ctx context.Context, room Room, c Cursor) (Page, error) 
 const (
 	olderQuery = `
 		SELECT id, user_id, kind, author, body, created_at, mentions, edited_at FROM messages
-		WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?`
+		WHERE room_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
 	newerQuery = `
 		SELECT id, user_id, kind, author, body, created_at, mentions, edited_at FROM messages
-		WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?`
+		WHERE room_id = $1 AND id > $2 ORDER BY id LIMIT $3`
 )
 
 func existsQuery(op string) string {
-	return `SELECT EXISTS (SELECT 1 FROM messages WHERE room_id = ? AND id ` + op + ` ?)`
+	return `SELECT EXISTS (SELECT 1 FROM messages WHERE room_id = $1 AND id ` + op + ` $2)`
 }
 
 // maxID is above every message id.

@@ -101,6 +101,7 @@ func TestHistory(t *testing.T) {
 // TestHistoryPlan checks that every history query walks the (room_id, id)
 // index from the cursor: no scan of the table, no sort, no OFFSET.
 func TestHistoryPlan(t *testing.T) {
+	sqliteOnly(t, "SQLite's query plan")
 	s := mustOpenStore(t)
 	seedHistory(t, s, 20)
 	for _, q := range []string{olderQuery, newerQuery, existsQuery("<="), existsQuery(">=")} {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -20,7 +19,7 @@ type Login struct {
 func (s *Store) CreateLogin(ctx context.Context, token string, userID int64) error {
 	now := s.now()
 	_, err := s.DB.ExecContext(ctx,
-		`INSERT INTO logins (token, user_id, created_at, seen_at) VALUES (?, ?, ?, ?)`,
+		`INSERT INTO logins (token, user_id, created_at, seen_at) VALUES ($1, $2, $3, $4)`,
 		token, userID, now, now)
 	if err != nil {
 		return wrap("create login", err)
@@ -50,7 +49,7 @@ func (s *Store) Login(ctx context.Context, token string) (Login, error) {
 // TouchLogin records activity on the session with token.
 func (s *Store) TouchLogin(ctx context.Context, token string) error {
 	now := s.now()
-	if _, err := s.DB.ExecContext(ctx, `UPDATE logins SET seen_at = ? WHERE token = ?`, now, token); err != nil {
+	if _, err := s.DB.ExecContext(ctx, `UPDATE logins SET seen_at = $1 WHERE token = $2`, now, token); err != nil {
 		return wrap("touch login", err)
 	}
 	s.logins.Update(token, func(l *Login) { l.SeenAt = now })
@@ -67,10 +66,10 @@ func (s *Store) DeleteLogin(ctx context.Context, token string) error {
 		return wrap("delete login", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM logins WHERE token = ?`, token); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM logins WHERE token = $1`, token); err != nil {
 		return wrap("delete login", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, token); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
 		return wrap("delete login", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -88,7 +87,7 @@ func (s *Store) DeleteUserLogins(ctx context.Context, userID int64) ([]string, e
 		return nil, wrap("delete user logins", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `DELETE FROM logins WHERE user_id = ? RETURNING token`, userID)
+	rows, err := tx.QueryContext(ctx, `DELETE FROM logins WHERE user_id = $1 RETURNING token`, userID)
 	if err != nil {
 		return nil, wrap("delete user logins", err)
 	}
@@ -106,7 +105,7 @@ func (s *Store) DeleteUserLogins(ctx context.Context, userID int64) ([]string, e
 		return nil, wrap("delete user logins", err)
 	}
 	for _, t := range tokens {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, t); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token = $1`, t); err != nil {
 			return nil, wrap("delete user logins", err)
 		}
 	}
@@ -128,8 +127,8 @@ func (s *Store) LiveLogins(ctx context.Context, tokens []string, idleCutoff, lif
 		for _, t := range tokens[:n] {
 			args = append(args, t)
 		}
-		q := `SELECT token FROM logins WHERE seen_at >= ? AND created_at >= ? AND token IN (?` +
-			strings.Repeat(",?", n-1) + `)`
+		q := `SELECT token FROM logins WHERE seen_at >= $1 AND created_at >= $2 AND token IN (` +
+			placeholders(3, n) + `)`
 		if err := s.scanTokens(ctx, q, args, live); err != nil {
 			return nil, err
 		}

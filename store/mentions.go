@@ -89,7 +89,7 @@ func (s *Store) ResolveMentions(ctx context.Context, room Room, body string) ([]
 		keys = keys[:100]
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT id, handle, handle_key FROM users WHERE handle_key IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",")+`)`, keys...)
+		placeholders(1, len(keys))+`)`, keys...)
 	if err != nil {
 		return nil, wrap("resolve mentions", err)
 	}
@@ -131,12 +131,11 @@ func (s *Store) ResolveMentions(ctx context.Context, room Room, body string) ([]
 // MentionsOf returns the latest limit messages that mention userID, in
 // rooms they may still read, newest first.
 func (s *Store) MentionsOf(ctx context.Context, userID int64, limit int) ([]Message, error) {
-	cond, args := readableBy("x.room_id", userID)
 	rows, err := s.DB.QueryContext(ctx, `
 		SELECT m.id, r.name, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions
 		FROM mentions x JOIN messages m ON m.id = x.message_id JOIN rooms r ON r.id = x.room_id
-		WHERE x.user_id = ? AND `+cond+`
-		ORDER BY x.message_id DESC LIMIT ?`, append(append([]any{userID}, args...), limit)...)
+		WHERE x.user_id = $1 AND `+readableBy("x.room_id", "$1")+`
+		ORDER BY x.message_id DESC LIMIT $2`, userID, limit)
 	if err != nil {
 		return nil, wrap("mentions", err)
 	}
@@ -183,11 +182,11 @@ func ValidHandlePrefix(s string) bool {
 func (s *Store) Readers(ctx context.Context, room Room, prefix string, limit int) ([]string, error) {
 	lo := HandleKey(prefix)
 	hi := lo + "\x7f"
-	q := `SELECT handle FROM users WHERE handle_key >= ? AND handle_key < ? ORDER BY handle_key LIMIT ?`
+	q := `SELECT handle FROM users WHERE handle_key >= $1 AND handle_key < $2 ORDER BY handle_key LIMIT $3`
 	args := []any{lo, hi, limit}
 	if room.Kind != KindPublic {
 		q = `SELECT u.handle FROM members m JOIN users u ON u.id = m.user_id
-			WHERE m.room_id = ? AND u.handle_key >= ? AND u.handle_key < ? ORDER BY u.handle_key LIMIT ?`
+			WHERE m.room_id = $1 AND u.handle_key >= $2 AND u.handle_key < $3 ORDER BY u.handle_key LIMIT $4`
 		args = append([]any{room.ID}, args...)
 	}
 	rows, err := s.DB.QueryContext(ctx, q, args...)

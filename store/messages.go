@@ -121,8 +121,8 @@ func (s *Store) LatestMessages(ctx context.Context, room string, limit int) ([]M
 		SELECT * FROM (
 			SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions, m.edited_at
 			FROM messages m JOIN rooms r ON r.id = m.room_id
-			WHERE r.name = ? ORDER BY m.id DESC LIMIT ?
-		) ORDER BY id`, room, room, limit)
+			WHERE r.name = $1 ORDER BY m.id DESC LIMIT $2
+		) latest ORDER BY id`, room, room, limit)
 	if err != nil {
 		return nil, wrap("latest messages", err)
 	}
@@ -135,7 +135,7 @@ func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, lim
 	msgs, err := s.queryMessages(ctx, `
 		SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, m.mentions, m.edited_at
 		FROM messages m JOIN rooms r ON r.id = m.room_id
-		WHERE r.name = ? AND m.id > ? ORDER BY m.id LIMIT ?`, room, room, after, limit)
+		WHERE r.name = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, room, room, after, limit)
 	if err != nil {
 		return nil, wrap("messages after", err)
 	}
@@ -146,7 +146,7 @@ func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, lim
 func (s *Store) HasMessageBy(ctx context.Context, room string, userID int64) (bool, error) {
 	var ok bool
 	err := s.DB.QueryRowContext(ctx, `SELECT EXISTS (
-		SELECT 1 FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = ?) AND user_id = ?)`,
+		SELECT 1 FROM messages WHERE room_id = (SELECT id FROM rooms WHERE name = $1) AND user_id = $2)`,
 		room, userID).Scan(&ok)
 	if err != nil {
 		return false, wrap("has message by", err)
@@ -160,9 +160,9 @@ func (s *Store) RecentSpeakers(ctx context.Context, room string, n int) (map[int
 	rows, err := s.DB.QueryContext(ctx, `
 		SELECT user_id, max(id) FROM (
 			SELECT user_id, id FROM messages
-			WHERE room_id = (SELECT id FROM rooms WHERE name = ?) AND kind = 'text'
-			ORDER BY id DESC LIMIT ?
-		) WHERE user_id IS NOT NULL GROUP BY user_id`, room, n)
+			WHERE room_id = (SELECT id FROM rooms WHERE name = $1) AND kind = 'text'
+			ORDER BY id DESC LIMIT $2
+		) latest WHERE user_id IS NOT NULL GROUP BY user_id`, room, n)
 	if err != nil {
 		return nil, wrap("recent speakers", err)
 	}

@@ -80,7 +80,7 @@ func (s *Store) ToggleReaction(ctx context.Context, room Room, id, userID int64,
 		case m.System():
 			return "", ErrNotice
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM reactions WHERE message_id = ? AND user_id = ? AND emoji = ?`,
+		res, err := tx.ExecContext(ctx, `DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3`,
 			m.ID, userID, emoji)
 		if err != nil {
 			return "", err
@@ -88,7 +88,7 @@ func (s *Store) ToggleReaction(ctx context.Context, room Room, id, userID int64,
 		if n, err := res.RowsAffected(); err != nil {
 			return "", err
 		} else if n == 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4)`,
 				m.ID, userID, emoji, now); err != nil {
 				return "", err
 			}

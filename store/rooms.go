@@ -36,14 +36,14 @@ func (s *Store) CreateRoom(ctx context.Context, name, kind string, creator int64
 	r := Room{Name: name, Kind: kind}
 	err := s.inTx(ctx, "create room", func(tx *sql.Tx) error {
 		now := s.now()
-		err := tx.QueryRowContext(ctx, `INSERT INTO rooms (name, kind, created_at) VALUES (?, ?, ?) RETURNING id`,
+		err := tx.QueryRowContext(ctx, `INSERT INTO rooms (name, kind, created_at) VALUES ($1, $2, $3) RETURNING id`,
 			name, kind, now).Scan(&r.ID)
 		if isUniqueViolation(err) {
 			return ErrRoomTaken
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO members (room_id, user_id, joined_at) VALUES (?, ?, ?)`, r.ID, creator, now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO members (room_id, user_id, joined_at) VALUES ($1, $2, $3)`, r.ID, creator, now)
 		return err
 	})
 	if errors.Is(err, ErrRoomTaken) {
@@ -81,8 +81,8 @@ func (s *Store) Directory(ctx context.Context) ([]PublicRoom, error) {
 func (s *Store) AddMember(ctx context.Context, room Room, userID int64) error {
 	res, err := s.DB.ExecContext(ctx, `
 		INSERT INTO members (room_id, user_id, joined_at, read_id)
-		VALUES (?, ?, ?, (SELECT coalesce(max(id), 0) FROM messages WHERE room_id = ?))
-		ON CONFLICT (room_id, user_id) DO NOTHING`, room.ID, userID, s.now(), room.ID)
+		VALUES ($1, $2, $3, (SELECT coalesce(max(id), 0) FROM messages WHERE room_id = $1))
+		ON CONFLICT (room_id, user_id) DO NOTHING`, room.ID, userID, s.now())
 	if err != nil {
 		return wrap("add member", err)
 	}
@@ -95,7 +95,7 @@ func (s *Store) AddMember(ctx context.Context, room Room, userID int64) error {
 // RemoveMember ends userID's membership of room. It returns ErrNotMember
 // when they were not one.
 func (s *Store) RemoveMember(ctx context.Context, room Room, userID int64) error {
-	res, err := s.DB.ExecContext(ctx, `DELETE FROM members WHERE room_id = ? AND user_id = ?`, room.ID, userID)
+	res, err := s.DB.ExecContext(ctx, `DELETE FROM members WHERE room_id = $1 AND user_id = $2`, room.ID, userID)
 	if err != nil {
 		return wrap("remove member", err)
 	}
@@ -116,7 +116,7 @@ func (s *Store) IsMember(ctx context.Context, room Room, userID int64) (bool, er
 
 // MemberIDs returns the account ids of room's members.
 func (s *Store) MemberIDs(ctx context.Context, room Room) ([]int64, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT user_id FROM members WHERE room_id = ?`, room.ID)
+	rows, err := s.DB.QueryContext(ctx, `SELECT user_id FROM members WHERE room_id = $1`, room.ID)
 	if err != nil {
 		return nil, wrap("member ids", err)
 	}

@@ -4,15 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Search is full-text search over what users wrote, on SQLite FTS5 (the
-// messages_fts table of migration 0003, kept in step with messages by
-// triggers). What a person types is never FTS5 syntax: MatchQuery turns
-// each word into a quoted prefix term, so quotes, '*', '-', ':', NEAR, AND,
+// Search is full-text search over what users wrote: on SQLite with FTS5
+// (the messages_fts table of migration 0003, kept in step with messages by
+// triggers), on PostgreSQL with a tsvector column and its GIN index
+// (postgres.go). What a person types is never query syntax: queryTerms
+// keeps only words, and each becomes a quoted prefix term (MatchQuery for
+// FTS5, tsQuery for PostgreSQL), so quotes, '*', '-', ':', '&', NEAR, AND,
 // OR and parentheses are plain text. Results are newest first, pages of
 // SearchPageSize, and only from rooms the reader may read (readableBy).
 
@@ -41,18 +44,23 @@ func isTokenRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
 }
 
-// MatchQuery returns the FTS5 query that finds the messages containing
-// every word of q, each as a prefix ("deploy" finds "deployment") when it
-// has at least minPrefixLen letters, or "" when q has no word at all. Each white-space separated word becomes one
-// quoted phrase ("don't" is the phrase "don t", as the tokenizer splits
-// the text), with embedded quotes doubled, followed by '*'. Characters the
-// tokenizer does not keep in words (and invalid UTF-8) become spaces inside
-// the quotes first, so no input is ever parsed as FTS5 syntax.
-func MatchQuery(q string) string {
-	var b strings.Builder
-	terms := 0
+// term is one typed word as the index sees it: its runs of word
+// characters separated by single spaces or more, and whether it is
+// matched as a prefix.
+type term struct {
+	words  string
+	prefix bool
+}
+
+// queryTerms splits what a person typed into at most maxTerms terms, one
+// per white-space separated word that holds a word character. Characters
+// the tokenizer does not keep in words (and invalid UTF-8) become spaces,
+// so no input is ever parsed as query syntax; a word is cut after
+// maxTermLen word characters, and is a prefix from minPrefixLen on.
+func queryTerms(q string) []term {
+	var terms []term
 	for _, field := range strings.Fields(q) {
-		if terms == maxTerms {
+		if len(terms) == maxTerms {
 			break
 		}
 		word, n := make([]rune, 0, len(field)), 0
@@ -71,16 +79,29 @@ func MatchQuery(q string) string {
 		if n == 0 || w == "" {
 			continue
 		}
-		if terms > 0 {
+		terms = append(terms, term{words: w, prefix: n >= minPrefixLen})
+	}
+	return terms
+}
+
+// MatchQuery returns the FTS5 query that finds the messages containing
+// every word of q, each as a prefix ("deploy" finds "deployment") when it
+// has at least minPrefixLen letters, or "" when q has no word at all. Each
+// term (queryTerms) becomes one quoted phrase ("don't" is the phrase
+// "don t", as the tokenizer splits the text), with embedded quotes
+// doubled, followed by '*'.
+func MatchQuery(q string) string {
+	var b strings.Builder
+	for i, t := range queryTerms(q) {
+		if i > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.ReplaceAll(w, `"`, `""`))
+		b.WriteString(strings.ReplaceAll(t.words, `"`, `""`))
 		b.WriteByte('"')
-		if n >= minPrefixLen {
+		if t.prefix {
 			b.WriteByte('*')
 		}
-		terms++
 	}
 	return b.String()
 }
@@ -133,10 +154,6 @@ const snippetTokens = 32
 // answers ErrNotFound when the reader may not read it). A query without
 // words finds nothing.
 func (s *Store) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
-	match := MatchQuery(q.Text)
-	if match == "" {
-		return SearchPage{}, nil
-	}
 	var roomID int64
 	if q.Room != "" {
 		room, err := s.CanRead(ctx, q.UserID, q.Room)
@@ -145,7 +162,10 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
 		}
 		roomID = room.ID
 	}
-	query, args := searchSQL(q.UserID, match, q.Before, roomID)
+	query, args, ok := s.d.search(q.UserID, q.Text, q.Before, roomID)
+	if !ok {
+		return SearchPage{}, nil
+	}
 	rows, err := s.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		return SearchPage{}, wrap("search", err)
@@ -162,7 +182,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) (SearchPage, error) {
 		if userID != nil {
 			res.UserID = *userID
 		}
-		res.Snippet = fragments(snippet, res.Body)
+		res.Snippet = s.d.snippet(snippet, res.Body)
 		p.Results = append(p.Results, res)
 	}
 	if err := rows.Err(); err != nil {
@@ -191,12 +211,26 @@ const (
 // message is searchable; a message stored by any other path would wait
 // for the writer's next commit.
 func (s *Store) indexPending(tx *sql.Tx) error {
+	if !s.d.indexPending {
+		return nil
+	}
 	for _, st := range []*sql.Stmt{s.stmts.indexPending, s.stmts.clearPending} {
 		if _, err := tx.Stmt(st).Exec(); err != nil {
 			return fmt.Errorf("index new messages: %w", err)
 		}
 	}
 	return nil
+}
+
+// sqliteSearch is the SQLite dialect's search: an FTS5 query (MatchQuery)
+// run by searchSQL.
+func sqliteSearch(userID int64, text string, before, roomID int64) (string, []any, bool) {
+	match := MatchQuery(text)
+	if match == "" {
+		return "", nil, false
+	}
+	q, args := searchSQL(userID, match, before, roomID)
+	return q, args, true
 }
 
 // searchSQL returns the query of a search page and its arguments: match in
@@ -207,23 +241,28 @@ func searchSQL(userID int64, match string, before, roomID int64) (string, []any)
 	if before <= 0 {
 		before = maxID
 	}
-	cond, condArgs := readableBy("m.room_id", userID)
 	// CROSS JOIN keeps this order: the index yields ids newest first, and
 	// each is looked up by its primary key, until a page is full.
 	query := `
 		SELECT m.id, m.user_id, m.kind, m.author, m.body, m.created_at, r.name,
-			snippet(messages_fts, 0, '` + markOpen + `', '` + markClose + `', '` + ellipsis + `', ?)
+			snippet(messages_fts, 0, '` + markOpen + `', '` + markClose + `', '` + ellipsis + `', $1)
 		FROM messages_fts
 		CROSS JOIN messages m ON m.id = messages_fts.rowid
 		CROSS JOIN rooms r ON r.id = m.room_id
-		WHERE messages_fts MATCH ? AND messages_fts.rowid < ? AND (` + cond + `)`
-	args := append([]any{snippetTokens, match, before}, condArgs...)
-	if roomID != 0 {
-		query += ` AND m.room_id = ?`
-		args = append(args, roomID)
-	}
-	query += ` ORDER BY messages_fts.rowid DESC LIMIT ?`
+		WHERE messages_fts MATCH $2 AND messages_fts.rowid < $3 AND ` + readableBy("m.room_id", "$4")
+	args := []any{snippetTokens, match, before, userID}
+	query, args = inRoom(query, args, roomID)
+	query += ` ORDER BY messages_fts.rowid DESC LIMIT $` + strconv.Itoa(len(args)+1)
 	return query, append(args, SearchPageSize+1)
+}
+
+// inRoom adds to a search query the condition that the message is in room
+// roomID, unless roomID is 0.
+func inRoom(query string, args []any, roomID int64) (string, []any) {
+	if roomID == 0 {
+		return query, args
+	}
+	return query + ` AND m.room_id = $` + strconv.Itoa(len(args)+1), append(args, roomID)
 }
 
 // fragments splits a snippet at its markers. When the body itself holds a

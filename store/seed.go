@@ -30,7 +30,7 @@ func (s *Store) SeedUsers(ctx context.Context, handles []string, password string
 		for i, h := range handles {
 			users[i] = User{Handle: h, CreatedAt: now}
 			err := tx.QueryRowContext(ctx,
-				`INSERT INTO users (handle, handle_key, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+				`INSERT INTO users (handle, handle_key, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 				h, HandleKey(h), hash, now).Scan(&users[i].ID)
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%q: %w", h, ErrHandleTaken)
@@ -55,21 +55,18 @@ func (s *Store) SeedLogins(ctx context.Context, users []User, data func(User) ([
 	tokens := make([]string, len(users))
 	err := s.inTx(ctx, "seed logins", func(tx *sql.Tx) error {
 		now := s.now()
-		exp := expiry.UTC().Format("2006-01-02T15:04:05.999")
+		exp := s.d.sessionExpiry(expiry)
 		for i, u := range users {
 			b, err := data(u)
 			if err != nil {
 				return err
 			}
 			tokens[i] = newToken()
-			// The sessions table is scs's (sqlite3store), which keeps
-			// expiry as a Julian day.
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO sessions (token, data, expiry) VALUES (?, ?, julianday(?))`, tokens[i], b, exp); err != nil {
+			if _, err := tx.ExecContext(ctx, s.d.insertSession, tokens[i], b, exp); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO logins (token, user_id, created_at, seen_at) VALUES (?, ?, ?, ?)`,
+				`INSERT INTO logins (token, user_id, created_at, seen_at) VALUES ($1, $2, $3, $4)`,
 				tokens[i], u.ID, now, now); err != nil {
 				return err
 			}

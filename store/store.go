@@ -1,5 +1,6 @@
-// Package store keeps Parley's data in one SQLite file: accounts, rooms,
-// messages, sign-ins and the web sessions. It knows nothing of HTTP.
+// Package store keeps Parley's data: accounts, rooms, messages, sign-ins
+// and the web sessions, in one SQLite file or in a PostgreSQL database. It
+// knows nothing of HTTP.
 package store
 
 import (
@@ -9,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"path"
 	"sort"
 	"sync"
@@ -22,12 +22,14 @@ import (
 	"parley/internal/ttlcache"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
-// Store is the SQLite database behind Parley. It is safe for concurrent use.
+// Store is the database behind Parley: a SQLite file, or a PostgreSQL
+// database that several Parley servers share. It is safe for concurrent
+// use.
 type Store struct {
-	// DB is the database handle, shared with the session store.
+	// DB is the database handle.
 	DB *sql.DB
 
 	// Now is the clock; tests may replace it.
@@ -45,126 +47,62 @@ type Store struct {
 
 	stored atomic.Uint64 // messages stored since Open (see Stats)
 
-	hasher *hasher
-	posts  *batcher
-	stmts  stmts
-	rooms  sync.Map // name → Room; rooms are never renamed or deleted
+	d        *dialect
+	sessions SessionStore
+	hasher   *hasher
+	posts    *batcher
+	stmts    stmts
+	rooms    sync.Map // name → Room; rooms are never renamed or deleted
 	// logins caches sign-ins by token for a moment: every request looks
 	// its own up, and a tab opens several streams at once.
 	logins *ttlcache.Cache[string, Login]
+	// closeDB closes the database handle and whatever is under it.
+	closeDB func() error
 
 	stopCheckpoints, checkpointsDone chan struct{}
 	closeOnce                        sync.Once
 }
 
-// Open opens (creating if needed) the SQLite file at path and applies every
-// migration not applied yet.
-func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sql.Open("sqlite", DSN(path))
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+// Open opens the database that dsn names and applies every migration not
+// applied yet: a PostgreSQL database for a postgres:// or postgresql://
+// URL, else the SQLite file at that path (created if needed).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if isPostgresURL(dsn) {
+		return openPostgres(ctx, dsn)
 	}
-	// SQLite allows one writer at a time; the rest of the pool serves reads
-	// in parallel under WAL.
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
-	db.SetConnMaxIdleTime(0)
-	s := &Store{DB: db, Now: time.Now, hasher: newHasher(DefaultHashParams),
-		logins: ttlcache.New[string, Login](2*time.Second, 100_000)}
+	return openSQLite(ctx, dsn)
+}
+
+// open finishes opening a store on db: migrations, prepared statements,
+// the writer and the backend's background work.
+func open(ctx context.Context, db *sql.DB, d *dialect, closeDB func() error) (*Store, error) {
+	s := &Store{DB: db, Now: time.Now, d: d, hasher: newHasher(DefaultHashParams),
+		logins: ttlcache.New[string, Login](2*time.Second, 100_000), closeDB: closeDB}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		closeDB()
 		return nil, err
 	}
 	if err := s.prepare(ctx); err != nil {
-		db.Close()
+		closeDB()
 		return nil, err
 	}
 	s.posts = newBatcher(s)
-	s.stopCheckpoints = make(chan struct{})
-	s.checkpointsDone = make(chan struct{})
-	go s.checkpoints()
+	d.start(s)
 	return s, nil
-}
-
-// checkpointEvery is how often the write-ahead log is copied back into
-// the database file.
-const checkpointEvery = time.Second
-
-// checkpoints copies the write-ahead log into the database file every
-// checkpointEvery, without blocking readers or the writer (PASSIVE), so
-// the log stays small and no commit ever waits for a checkpoint.
-func (s *Store) checkpoints() {
-	defer close(s.checkpointsDone)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopCheckpoints:
-			return
-		case <-t.C:
-			s.DB.Exec("PRAGMA wal_checkpoint(PASSIVE)")
-		}
-	}
-}
-
-// DSN returns the data source name that opens path with Parley's
-// per-connection settings, so that every pooled connection gets them.
-func DSN(path string) string {
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	// Text that is deleted or replaced is zeroed on its page, so a deleted
-	// message's words do not linger in the file's free space (FAST: only
-	// where that costs no extra write; DeleteMessage asks for more).
-	q.Add("_pragma", "secure_delete(FAST)")
-	// Each pooled connection keeps its own page cache; SQLite's default of
-	// 2 MiB each would hold 16 MiB of copies of pages the kernel caches
-	// anyway. 1 MiB keeps the hot index pages of every connection.
-	q.Add("_pragma", "cache_size(-1024)")
-	// Checkpoints run on their own goroutine (see checkpoints), not inside
-	// whichever commit happens to cross the threshold: a checkpoint waits
-	// for the disk, and posts would wait with it.
-	q.Add("_pragma", "wal_autocheckpoint(0)")
-	q.Set("_txlock", "immediate")
-	q.Set("_time_format", "sqlite")
-	return "file:" + path + "?" + q.Encode()
 }
 
 // Close waits for pending writes, then closes the database.
 func (s *Store) Close() error {
 	s.posts.close()
-	s.closeOnce.Do(func() { close(s.stopCheckpoints) })
-	<-s.checkpointsDone
-	s.truncateLog()
-	if err := s.DB.Close(); err != nil {
+	s.closeOnce.Do(func() {
+		s.sessions.StopCleanup()
+		s.d.stop(s)
+	})
+	if err := s.closeDB(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
 }
-
-// truncateLog leaves a compact file behind: everything in the database,
-// an empty log. Another process reading the database (Litestream keeps a
-// read transaction open) makes the truncation wait for it; rather than
-// wait out the busy timeout at every shutdown, it gives up after
-// closeWait and leaves the log, which the next Open reads as usual.
-func (s *Store) truncateLog() {
-	ctx := context.Background()
-	conn, err := s.DB.Conn(ctx)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", closeWait.Milliseconds())); err != nil {
-		return
-	}
-	conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-}
-
-// closeWait is how long Close waits for other processes' readers to let
-// it truncate the log.
-const closeWait = 200 * time.Millisecond
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -175,26 +113,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// IntegrityCheck runs SQLite's integrity check and returns its verdict,
-// "ok" when the file is sound.
-func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
-	var res string
-	if err := s.DB.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
-		return "", fmt.Errorf("store: integrity check: %w", err)
-	}
-	return res, nil
-}
+func (s *Store) now() time.Time { return s.Now().UTC().Truncate(s.d.timePrecision) }
 
-func (s *Store) now() time.Time { return s.Now().UTC() }
-
-// migrate applies the embedded migrations in name order, each in its own
-// transaction, and records each in schema_migrations.
+// migrate applies the backend's embedded migrations in name order, each in
+// its own transaction, and records each by its file name in
+// schema_migrations.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		name TEXT PRIMARY KEY, applied_at DATETIME NOT NULL)`); err != nil {
+	if _, err := s.DB.ExecContext(ctx, s.d.migrationsTable); err != nil {
 		return fmt.Errorf("store: migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, s.d.migrations+"/*.sql")
 	if err != nil {
 		return fmt.Errorf("store: list migrations: %w", err)
 	}
@@ -216,7 +144,7 @@ func (s *Store) migrateFile(ctx context.Context, name string) error {
 	defer tx.Rollback()
 
 	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE name = ?", base).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE name = $1", base).Scan(&n); err != nil {
 		return fmt.Errorf("store: migrate %s: %w", base, err)
 	} else if n > 0 {
 		return nil
@@ -228,7 +156,7 @@ func (s *Store) migrateFile(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return fmt.Errorf("store: migrate %s: %w", base, err)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", base, s.now()); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)", base, s.now()); err != nil {
 		return fmt.Errorf("store: migrate %s: %w", base, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -279,17 +207,29 @@ func collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error
 	return out, rows.Err()
 }
 
+// isUniqueViolation reports whether err is a UNIQUE constraint's refusal,
+// from either engine.
 func isUniqueViolation(err error) bool {
-	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE || pgCode(err) == pgUniqueViolation
 }
 
-// wrap prefixes err with the operation, translating the SQLite faults that
-// mean "try again later" into ErrUnavailable by their codes.
+// wrap prefixes err with the operation, translating the faults that mean
+// "try again later" (SQLite's by their codes, PostgreSQL's by theirs or a
+// lost connection) into ErrUnavailable.
 func wrap(op string, err error) error {
-	switch sqliteCode(err) & 0xff {
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
-		sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+	if sqliteUnavailable(err) || pgUnavailable(err) {
 		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// sqliteUnavailable reports whether err is a SQLite fault that passes:
+// busy, locked, read-only, full, or the disk failing.
+func sqliteUnavailable(err error) bool {
+	switch sqliteCode(err) & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+		return true
+	}
+	return false
 }

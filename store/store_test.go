@@ -11,13 +11,42 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"parley/internal/pgtest"
 )
 
-// mustOpenStore opens a store on a new SQLite file in the test's temporary
-// directory and closes it when the test ends.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// testBackendEnv names the variable that chooses the backend the store's
+// tests run on: "postgres" runs them on a throwaway PostgreSQL cluster
+// (pgtest), anything else on SQLite files. `make test` runs them on both.
+const testBackendEnv = "PARLEY_TEST_DB"
+
+func onPostgres() bool { return os.Getenv(testBackendEnv) == "postgres" }
+
+// testDB returns where a new, empty database of the test is: a SQLite file
+// in its temporary directory, or a PostgreSQL database of its own.
+func testDB(t testing.TB) string {
+	t.Helper()
+	if onPostgres() {
+		return pgtest.URL(t)
+	}
+	return filepath.Join(t.TempDir(), "parley.db")
+}
+
+// sqliteOnly skips a test that checks what only SQLite has, and says why.
+func sqliteOnly(t *testing.T, why string) {
+	t.Helper()
+	if onPostgres() {
+		t.Skip("SQLite only: " + why)
+	}
+}
+
+// mustOpenStore opens a store on a new database (testDB) and closes it
+// when the test ends.
 func mustOpenStore(t *testing.T) *Store {
 	t.Helper()
-	return mustOpenStoreAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	return mustOpenStoreAt(t, testDB(t))
 }
 
 func mustOpenStoreAt(t *testing.T, path string) *Store {
@@ -50,7 +79,7 @@ func mustPost(t *testing.T, s *Store, room string, u User, body string) Message 
 
 func TestOpen(t *testing.T) {
 	t.Run("Migrations", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "parley.db")
+		path := testDB(t)
 		s := mustOpenStoreAt(t, path)
 		s.Close()
 		s = mustOpenStoreAt(t, path) // applying again must be a no-op
@@ -67,6 +96,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("Pragmas", func(t *testing.T) {
+		sqliteOnly(t, "per-connection PRAGMAs of the DSN")
 		s := mustOpenStore(t)
 		// Every pooled connection gets the DSN settings; hold several.
 		ctx := context.Background()
@@ -109,7 +139,7 @@ func TestCreateUser(t *testing.T) {
 			t.Errorf("user = %+v; want an id and handle Ann", u)
 		}
 		var hash string
-		s.DB.QueryRow(`SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash)
+		s.DB.QueryRow(`SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&hash)
 		if !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "correct horse") {
 			t.Errorf("stored hash %q; want an argon2id hash", hash)
 		}
@@ -235,11 +265,11 @@ func TestMessages(t *testing.T) {
 	})
 
 	t.Run("IDsSurviveRestart", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "parley.db")
+		path := testDB(t)
 		s := mustOpenStoreAt(t, path)
 		u := mustCreateUser(t, s, "ann")
 		before := mustPost(t, s, GeneralRoom, u, "one")
-		s.DB.Exec(`DELETE FROM messages WHERE id = ?`, before.ID)
+		s.DB.Exec(`DELETE FROM messages WHERE id = $1`, before.ID)
 		s.Close()
 		s = mustOpenStoreAt(t, path)
 		if after := mustPost(t, s, GeneralRoom, u, "two"); after.ID <= before.ID {
@@ -429,6 +459,7 @@ func TestLoginCache(t *testing.T) {
 }
 
 func TestCloseLeavesCompactFile(t *testing.T) {
+	sqliteOnly(t, "the write-ahead log of the file")
 	path := filepath.Join(t.TempDir(), "parley.db")
 	s := mustOpenStoreAt(t, path)
 	u := mustCreateUser(t, s, "ann")

@@ -30,11 +30,11 @@ func (s *Store) RoomList(ctx context.Context, userID int64) ([]RoomEntry, error)
 	rows, err := s.DB.QueryContext(ctx, `
 		SELECT r.id, r.name, r.kind, mb.read_id,
 			(SELECT count(*) FROM messages m
-			 WHERE m.room_id = r.id AND m.id > mb.read_id AND m.kind = 'text' AND m.user_id IS NOT mb.user_id),
+			 WHERE m.room_id = r.id AND m.id > mb.read_id AND m.kind = 'text' AND m.user_id IS DISTINCT FROM mb.user_id),
 			(SELECT count(*) FROM mentions x
 			 WHERE x.user_id = mb.user_id AND x.room_id = r.id AND x.message_id > mb.read_id)
 		FROM members mb JOIN rooms r ON r.id = mb.room_id
-		WHERE mb.user_id = ?`, userID)
+		WHERE mb.user_id = $1`, userID)
 	if err != nil {
 		return nil, wrap("room list", err)
 	}
@@ -69,7 +69,7 @@ func (s *Store) RoomList(ctx context.Context, userID int64) ([]RoomEntry, error)
 // ReadPosition returns the newest message of room that userID has seen,
 // and whether they are a member at all.
 func (s *Store) ReadPosition(ctx context.Context, room Room, userID int64) (id int64, member bool, err error) {
-	err = s.DB.QueryRowContext(ctx, `SELECT read_id FROM members WHERE room_id = ? AND user_id = ?`,
+	err = s.DB.QueryRowContext(ctx, `SELECT read_id FROM members WHERE room_id = $1 AND user_id = $2`,
 		room.ID, userID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
@@ -88,7 +88,7 @@ type ReadMark struct {
 // marks that moved one.
 func (s *Store) MarkRead(ctx context.Context, marks ...ReadMark) (moved []ReadMark, err error) {
 	err = s.inTx(ctx, "mark read", func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE members SET read_id = ? WHERE room_id = ? AND user_id = ? AND read_id < ?`)
+		st, err := tx.PrepareContext(ctx, `UPDATE members SET read_id = $1 WHERE room_id = $2 AND user_id = $3 AND read_id < $4`)
 		if err != nil {
 			return err
 		}

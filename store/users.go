@@ -19,7 +19,7 @@ func (s *Store) CreateUser(ctx context.Context, c Credentials) (User, error) {
 	}
 	u := User{Handle: c.Handle, CreatedAt: s.now()}
 	err = s.DB.QueryRowContext(ctx,
-		`INSERT INTO users (handle, handle_key, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+		`INSERT INTO users (handle, handle_key, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 		c.Handle, HandleKey(c.Handle), hash, u.CreatedAt).Scan(&u.ID)
 	if isUniqueViolation(err) {
 		return User{}, ErrHandleTaken
@@ -36,7 +36,7 @@ func (s *Store) Authenticate(ctx context.Context, c Credentials) (User, error) {
 	var u User
 	var hash string
 	err := s.DB.QueryRowContext(ctx,
-		`SELECT id, handle, created_at, password_hash FROM users WHERE handle_key = ?`,
+		`SELECT id, handle, created_at, password_hash FROM users WHERE handle_key = $1`,
 		HandleKey(c.Handle)).Scan(&u.ID, &u.Handle, &u.CreatedAt, &hash)
 	found := err == nil
 	if errors.Is(err, sql.ErrNoRows) {
@@ -57,7 +57,7 @@ func (s *Store) Authenticate(ctx context.Context, c Credentials) (User, error) {
 // User returns the account with id.
 func (s *Store) User(ctx context.Context, id int64) (User, error) {
 	u := User{ID: id}
-	err := s.DB.QueryRowContext(ctx, `SELECT handle, created_at FROM users WHERE id = ?`, id).
+	err := s.DB.QueryRowContext(ctx, `SELECT handle, created_at FROM users WHERE id = $1`, id).
 		Scan(&u.Handle, &u.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
@@ -70,7 +70,7 @@ func (s *Store) User(ctx context.Context, id int64) (User, error) {
 // UserByHandle returns the account whose handle is handle, in any case.
 func (s *Store) UserByHandle(ctx context.Context, handle string) (User, error) {
 	var u User
-	err := s.DB.QueryRowContext(ctx, `SELECT id, handle, created_at FROM users WHERE handle_key = ?`,
+	err := s.DB.QueryRowContext(ctx, `SELECT id, handle, created_at FROM users WHERE handle_key = $1`,
 		HandleKey(handle)).Scan(&u.ID, &u.Handle, &u.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
@@ -103,7 +103,7 @@ func (s *Store) RenameUser(ctx context.Context, id int64, handle string, rooms [
 		roomIDs[i] = r.ID
 	}
 	err = s.posts.do(ctx, func(tx *sql.Tx) ([]Message, error) {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET handle = ?, handle_key = ? WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET handle = $1, handle_key = $2 WHERE id = $3`,
 			handle, HandleKey(handle), id); err != nil {
 			if isUniqueViolation(err) {
 				return nil, ErrHandleTaken

@@ -1,0 +1,41 @@
+package pgtest_test
+
+import (
+	"database/sql"
+	"os"
+	"testing"
+
+	"parley/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// Each test gets an empty database of its own on a real server.
+func TestDatabasesAreSeparate(t *testing.T) {
+	a, b := pgtest.URL(t), pgtest.URL(t)
+	if a == b {
+		t.Fatalf("two tests share database %s", a)
+	}
+	db, err := sql.Open("pgx", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("pgx", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var n int
+	if err := other.QueryRow(`SELECT count(*) FROM pg_tables WHERE tablename = 't'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("table of one database seen in the other: %d, %v", n, err)
+	}
+	var v string
+	if err := db.QueryRow(`SHOW server_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("PostgreSQL %s", v)
+}

@@ -1,0 +1,9 @@
+-- The certificate cache of ACME (-acme-domain): the account key, each
+-- domain's certificate and key, and the state of orders under way, by the
+-- names the ACME client gives them. Kept here, every server of the site
+-- serves the one certificate without asking the certificate authority again.
+CREATE TABLE acme_cache (
+	key        TEXT PRIMARY KEY,
+	data       BYTEA       NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+);
