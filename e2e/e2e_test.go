@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"parley/internal/pgtest"
 )
 
 // binPath is the server binary built for this run.
@@ -40,7 +42,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL cluster a test started
 	stopBrowser()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -17,9 +17,10 @@ import (
 // directory. It keeps its address across restarts.
 type server struct {
 	t    *testing.T
-	db   string
-	addr string // host:port; "127.0.0.1:0" until the first start
-	URL  string // http://host:port
+	db   string   // a SQLite file or a PostgreSQL URL
+	args []string // more flags, given at every start
+	addr string   // host:port; "127.0.0.1:0" until the first start
+	URL  string   // http://host:port
 
 	cmd  *exec.Cmd
 	done chan error
@@ -49,7 +50,16 @@ func (b *syncBuffer) String() string {
 // is stopped, and must exit 0, when the test ends.
 func startServer(t *testing.T) *server {
 	t.Helper()
-	s := &server{t: t, db: filepath.Join(t.TempDir(), "parley.db"), addr: "127.0.0.1:0"}
+	return startServerOn(t, filepath.Join(t.TempDir(), "parley.db"))
+}
+
+// startServerOn starts Parley on a free port with the database db (a file
+// or a PostgreSQL URL, which several servers may share) and more flags.
+// The server is stopped, and must exit 0, when the test ends, unless the
+// test killed it.
+func startServerOn(t *testing.T, db string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, db: db, args: args, addr: "127.0.0.1:0"}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
@@ -68,7 +78,7 @@ var listeningRE = regexp.MustCompile(`listening on http://(\S+)`)
 // start runs the binary and waits for its "listening on" line.
 func (s *server) start() {
 	s.t.Helper()
-	cmd := exec.Command(binPath, "-addr", s.addr, "-db", s.db)
+	cmd := exec.Command(binPath, append([]string{"-addr", s.addr, "-db", s.db}, s.args...)...)
 	lw := &lineWatch{re: listeningRE, found: make(chan string, 1), w: &s.log}
 	cmd.Stdout = lw
 	cmd.Stderr = &s.log
@@ -110,6 +120,20 @@ func (s *server) stop() {
 		<-done
 		s.t.Errorf("server did not exit within 30 s of SIGTERM")
 	}
+}
+
+// kill ends the server with SIGKILL, as a crash would, and waits for it.
+func (s *server) kill() {
+	s.t.Helper()
+	if s.cmd == nil {
+		return
+	}
+	cmd, done := s.cmd, s.done
+	s.cmd, s.done = nil, nil
+	if err := cmd.Process.Kill(); err != nil {
+		s.t.Errorf("kill server: %v", err)
+	}
+	<-done
 }
 
 // restart stops the server and starts it again on the same address and
