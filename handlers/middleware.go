@@ -70,26 +70,34 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 			r = r.WithContext(&st.ctx)
 		}
 		next.ServeHTTP(&st.sw, r)
-		status := st.sw.status
-		if status == 0 {
-			status = http.StatusOK // a taken-over event stream writes its own head
-		}
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelWarn
-		}
-		if !a.log.Enabled(r.Context(), level) {
-			return
-		}
-		now := time.Now()
-		ln := line{time: now, level: level, method: r.Method, path: r.URL.Path, status: status,
-			bytes: st.sw.bytes, duration: now.Sub(start), remote: st.ctx.addr}
-		if a.reqlog == nil {
-			ln.slog(r.Context(), a.log)
-			return
-		}
-		a.reqlog.add(&ln)
+		a.logRequest(r, st, start)
 	})
+}
+
+// logRequest logs the request's line once it has been served. It is kept
+// out of the middleware's frame (see waitFrames).
+//
+//go:noinline
+func (a *App) logRequest(r *http.Request, st *requestState, start time.Time) {
+	status := st.sw.status
+	if status == 0 {
+		status = http.StatusOK // a taken-over event stream writes its own head
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	if !a.log.Enabled(r.Context(), level) {
+		return
+	}
+	now := time.Now()
+	ln := line{time: now, level: level, method: r.Method, path: r.URL.Path, status: status,
+		bytes: st.sw.bytes, duration: now.Sub(start), remote: st.ctx.addr}
+	if a.reqlog == nil {
+		ln.slog(r.Context(), a.log)
+		return
+	}
+	a.reqlog.add(&ln)
 }
 
 func (a *App) recoverPanics(next http.Handler) http.Handler {
@@ -155,35 +163,50 @@ const touchEvery = time.Minute
 // sat idle too long or outlived its lifetime counts as signed out.
 func (a *App) loadUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		token := a.sessions.Token(ctx)
-		if token == "" || a.sessions.GetInt64(ctx, sessionUserKey) == 0 {
+		if r, ok := a.withLogin(w, r); ok {
 			next.ServeHTTP(w, r)
-			return
 		}
-		l, err := a.store.Login(ctx, token)
-		if errors.Is(err, store.ErrNotFound) {
-			next.ServeHTTP(w, r)
-			return
-		} else if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		now := a.store.Now()
-		if now.Sub(l.SeenAt) > a.cfg.SessionIdle || now.Sub(l.CreatedAt) > a.cfg.SessionLifetime {
-			if err := a.store.DeleteLogin(ctx, token); err != nil {
-				a.log.Warn("expire login", "err", err)
-			}
-			next.ServeHTTP(w, r)
-			return
-		}
-		if now.Sub(l.SeenAt) > touchEvery && !isStream(r) {
-			if err := a.store.TouchLogin(ctx, token); err != nil {
-				a.log.Warn("touch login", "err", err)
-			}
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, loginKey, &l)))
 	})
+}
+
+// waitFrames: an event stream over HTTP/2 is served by its request's
+// goroutine, which waits beneath every middleware for as long as the
+// stream is open, and the runtime shrinks a waiting goroutine's stack only
+// when little of it is in use. So the middleware on that path do their
+// work in functions of their own (not inlined), which have returned by
+// the time the stream waits, and keep their own frames small.
+
+// withLogin returns r carrying the session's sign-in when it is valid,
+// or r itself when signed out; false when it answered with an error.
+// It is kept out of loadUser's frame (see waitFrames).
+//
+//go:noinline
+func (a *App) withLogin(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	ctx := r.Context()
+	token := a.sessions.Token(ctx)
+	if token == "" || a.sessions.GetInt64(ctx, sessionUserKey) == 0 {
+		return r, true
+	}
+	l, err := a.store.Login(ctx, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, true
+	} else if err != nil {
+		a.fail(w, r, err)
+		return r, false
+	}
+	now := a.store.Now()
+	if now.Sub(l.SeenAt) > a.cfg.SessionIdle || now.Sub(l.CreatedAt) > a.cfg.SessionLifetime {
+		if err := a.store.DeleteLogin(ctx, token); err != nil {
+			a.log.Warn("expire login", "err", err)
+		}
+		return r, true
+	}
+	if now.Sub(l.SeenAt) > touchEvery && !isStream(r) {
+		if err := a.store.TouchLogin(ctx, token); err != nil {
+			a.log.Warn("touch login", "err", err)
+		}
+	}
+	return r.WithContext(context.WithValue(ctx, loginKey, &l)), true
 }
 
 func isStream(r *http.Request) bool {

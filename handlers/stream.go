@@ -30,16 +30,30 @@ const streamWriteTimeout = 10 * time.Second
 // hub's writers: an idle stream then costs no goroutine and no buffers.
 // Where that is impossible (HTTP/2, TLS) the handler's goroutine serves it.
 func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
+	if sub, rc := a.openStream(w, r); sub != nil {
+		sub.Serve(r.Context(), w, rc.Flush, rc.SetWriteDeadline)
+	}
+}
+
+// openStream subscribes the request to its room and writes the start of
+// the stream. A plain HTTP/1.1 connection is handed to the hub and nil is
+// returned, as on any failure (answered here); otherwise the stream is
+// this goroutine's to serve, through rc. It is kept out of streamEvents'
+// frame, so that the frame an HTTP/2 stream waits in stays small (see
+// waitFrames).
+//
+//go:noinline
+func (a *App) openStream(w http.ResponseWriter, r *http.Request) (*hub.Sub, *http.ResponseController) {
 	rm, err := a.room(r)
 	if err != nil {
 		a.fail(w, r, err)
-		return
+		return nil, nil
 	}
 	room := rm.Name
 	cursor, hasCursor, err := lastEventID(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return nil, nil
 	}
 	l := currentLogin(r)
 	sub, err := a.hub.Subscribe(room, l.Token, l.User.ID, l.User.Handle)
@@ -47,11 +61,11 @@ func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, hub.ErrSessionLimit):
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "Too many open streams for this session. Close some tabs.", http.StatusTooManyRequests)
-		return
+		return nil, nil
 	case err != nil:
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "The server cannot take more live streams now.", http.StatusServiceUnavailable)
-		return
+		return nil, nil
 	}
 	if hasCursor {
 		sub.Replayed(cursor)
@@ -64,11 +78,11 @@ func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
 		conn, brw, err := rc.Hijack()
 		if err == nil {
 			a.serveTakenOver(r, conn, brw, w.Header(), sub, room, cursor, hasCursor)
-			return
+			return nil, nil
 		}
 		if !errors.Is(err, http.ErrNotSupported) {
 			sub.Abandon()
-			return
+			return nil, nil
 		}
 	}
 
@@ -77,16 +91,16 @@ func (a *App) streamEvents(w http.ResponseWriter, r *http.Request) {
 	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if err := a.writeStart(r, w, sub, room, cursor, hasCursor); err != nil {
 		sub.Abandon()
-		return
+		return nil, nil
 	}
 	if err := rc.Flush(); err != nil {
 		sub.Abandon()
-		return
+		return nil, nil
 	}
 	// Over HTTP/2 a write deadline is a timer that resets the stream when
 	// it passes, written or not: clear it, or an idle stream would end.
 	rc.SetWriteDeadline(time.Time{})
-	sub.Serve(r.Context(), w, rc.Flush, rc.SetWriteDeadline)
+	return sub, rc
 }
 
 // serveTakenOver writes the response head and the start of the stream to a

@@ -308,36 +308,50 @@ func (s *Sub) Serve(ctx context.Context, w io.Writer, flush func() error, setDea
 		case <-ctx.Done():
 			return
 		}
-		s.mu.Lock()
-		s.scheduled = false
-		frames, st := s.queue, s.st
-		s.queue = nil
-		s.mu.Unlock()
-		if len(frames) > 0 {
-			setDeadline(time.Now().Add(s.hub.cfg.SlowTimeout))
-			err := writeFrames(w, frames, flush)
-			if s.hub.fan.served(frames) { // written, or never will be
-				s.hub.settle()
-			}
-			if err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					s.hub.slowDropped.Add(1)
-				}
-				return
-			}
-			// The deadline bounds this write only: over HTTP/2 it would
-			// otherwise reset the stream once it passed.
-			setDeadline(time.Time{})
-		}
-		if st == closing {
-			s.mu.Lock()
-			empty := len(s.queue) == 0
-			s.mu.Unlock()
-			if empty {
-				return
-			}
+		if !s.deliver(w, flush, setDeadline) {
+			return
 		}
 	}
+}
+
+// deliver writes what is queued for a stream served by Serve, and reports
+// whether the stream goes on. It is apart from Serve, and not inlined,
+// so that the frame the goroutine waits in stays small: every idle stream
+// over HTTP/2 holds its goroutine's stack, and the runtime shrinks a
+// waiting stack only when little of it is in use.
+//
+//go:noinline
+func (s *Sub) deliver(w io.Writer, flush func() error, setDeadline func(time.Time) error) bool {
+	s.mu.Lock()
+	s.scheduled = false
+	frames, st := s.queue, s.st
+	s.queue = nil
+	s.mu.Unlock()
+	if len(frames) > 0 {
+		setDeadline(time.Now().Add(s.hub.cfg.SlowTimeout))
+		err := writeFrames(w, frames, flush)
+		if s.hub.fan.served(frames) { // written, or never will be
+			s.hub.settle()
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				s.hub.slowDropped.Add(1)
+			}
+			return false
+		}
+		// The deadline bounds this write only: over HTTP/2 it would
+		// otherwise reset the stream once it passed.
+		setDeadline(time.Time{})
+	}
+	if st == closing {
+		s.mu.Lock()
+		empty := len(s.queue) == 0
+		s.mu.Unlock()
+		if empty {
+			return false
+		}
+	}
+	return true
 }
 
 // writeFrames writes frames to w and flushes them.
