@@ -20,7 +20,7 @@ type server struct {
 	db   string   // a SQLite file or a PostgreSQL URL
 	args []string // more flags, given at every start
 	addr string   // host:port; "127.0.0.1:0" until the first start
-	URL  string   // http://host:port
+	URL  string   // http://host:port, or https:// with a certificate
 
 	cmd  *exec.Cmd
 	done chan error
@@ -73,7 +73,7 @@ func startServerOn(t *testing.T, db string, args ...string) *server {
 	return s
 }
 
-var listeningRE = regexp.MustCompile(`listening on http://(\S+)`)
+var listeningRE = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // start runs the binary and waits for its "listening on" line.
 func (s *server) start() {
@@ -88,8 +88,9 @@ func (s *server) start() {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case addr := <-lw.found:
-		s.addr, s.URL = addr, "http://"+addr
+	case u := <-lw.found:
+		s.URL = u
+		s.addr = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
 	case err := <-done:
 		s.t.Fatalf("server exited before listening: %v\n%s", err, s.log.String())
 	case <-time.After(30 * time.Second):
