@@ -88,6 +88,7 @@ type App struct {
 	personal *personal
 	changes  *changeMerger
 	limits   *limiter
+	signIns  signInLimits // on limits, or in the database (throttle.go)
 	proxies  proxies
 	log      *slog.Logger
 	reqlog   *requestLog // nil: request lines go to log
@@ -101,6 +102,7 @@ type App struct {
 func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	cfg.setDefaults()
 	a := &App{cfg: cfg, store: st, log: log, limits: newLimiter(cfg.Limits), proxies: cfg.TrustedProxies}
+	a.signIns = newSignInLimits(st, a.limits)
 	if cfg.RequestLog != nil {
 		a.reqlog = newRequestLog(cfg.RequestLog)
 	}
