@@ -34,6 +34,7 @@ func TestServersDatabaseOutage(t *testing.T) {
 	if err := pg.Pause(); err != nil {
 		t.Fatal(err)
 	}
+	paused := time.Now()
 	unavailable := func(method, path string, form url.Values) {
 		t.Helper()
 		c := ann
@@ -55,14 +56,16 @@ func TestServersDatabaseOutage(t *testing.T) {
 		t.Errorf("/healthz with the database down: status 200; want an error")
 	}
 	events.waitEnd(t, 10*time.Second)
+	t.Logf("the stream ended %v after PostgreSQL stopped", time.Since(paused).Round(time.Millisecond))
 
 	if err := pg.Resume(); err != nil {
 		t.Fatal(err)
 	}
+	resumed := time.Now()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		status, _, body := ann.send(http.MethodGet, "/healthz", nil)
-		if status == http.StatusOK && body == "ok\n" || body == "ok" {
+		if status == http.StatusOK && strings.TrimSpace(body) == "ok" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -70,12 +73,13 @@ func TestServersDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	t.Logf("/healthz answered ok %v after PostgreSQL was back", time.Since(resumed).Round(time.Millisecond))
 	ann.get("/rooms/general", http.StatusOK)
 	ann.say("general", "after the outage")
-	resumed := ann.stream("/rooms/general/events", first.ID)
-	ev := resumed.next(t, 10*time.Second)
+	again := ann.stream("/rooms/general/events", first.ID)
+	ev := again.next(t, 10*time.Second)
 	for ev.Type != "message" || !strings.Contains(ev.Data, "outage") {
-		ev = resumed.next(t, 10*time.Second)
+		ev = again.next(t, 10*time.Second)
 	}
 	if !strings.Contains(ev.Data, "after the outage") {
 		t.Fatalf("resumed stream's first message: %q; want the one posted after the outage", ev.Data)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -185,4 +186,43 @@ func TestThrottleSweep(t *testing.T) {
 	if logged != 1 || buckets != 0 {
 		t.Fatalf("after the sweep: %d logged attempts, %d buckets; want 1 and 0", logged, buckets)
 	}
+}
+
+// The database round trips a sign-in pays on PostgreSQL: the check before
+// the password (WindowWait and RateWait), and a failure's counting
+// (Record and Take).
+func BenchmarkThrottleSignIn(b *testing.B) {
+	if !onPostgres() {
+		b.Skip("PostgreSQL only: throttle counts in the database")
+	}
+	s, err := Open(context.Background(), testDB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	th, ctx := s.Throttle(), context.Background()
+	r := Rate{Every: 3 * time.Second, Burst: 300}
+	b.Run("check", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := th.WindowWait(ctx, "handle:ann", 10, 15*time.Minute, t0); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := th.RateWait(ctx, "signin:203.0.113.9", r, t0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("failure", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			key := "handle:" + strconv.Itoa(i%1000)
+			if err := th.Record(ctx, key, t0, 15*time.Minute); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := th.Take(ctx, "signin:"+strconv.Itoa(i%1000), r, t0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
