@@ -88,6 +88,8 @@ type App struct {
 	personal *personal
 	changes  *changeMerger
 	limits   *limiter
+	signIns  signInLimits // on limits, or in the database (throttle.go)
+	unwatch  func()       // stops watchDatabase (outage.go)
 	proxies  proxies
 	log      *slog.Logger
 	reqlog   *requestLog // nil: request lines go to log
@@ -101,6 +103,7 @@ type App struct {
 func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	cfg.setDefaults()
 	a := &App{cfg: cfg, store: st, log: log, limits: newLimiter(cfg.Limits), proxies: cfg.TrustedProxies}
+	a.signIns = newSignInLimits(st, a.limits)
 	if cfg.RequestLog != nil {
 		a.reqlog = newRequestLog(cfg.RequestLog)
 	}
@@ -126,6 +129,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	a.hub = hub.New(hc)
 	a.broker = a.hub
 	st.AfterCommit = a.publishMessages
+	a.unwatch = a.watchDatabase()
 	return a
 }
 
@@ -180,6 +184,7 @@ func (a *App) Handler() http.Handler {
 // It is safe to call more than once; every call returns when it is done.
 func (a *App) Shutdown() {
 	a.shutdown.Do(func() {
+		a.unwatch()
 		a.presence.stop()
 		a.personal.stop()
 		a.hub.Close()

@@ -61,7 +61,12 @@ func (a *App) register(w http.ResponseWriter, r *http.Request) {
 		page(http.StatusUnprocessableEntity, fe.Field, fe.Message)
 		return
 	}
-	if ok, wait := a.limits.allowRegistration(clientAddr(r), a.store.Now()); !ok {
+	wait, err := a.signIns.register(r.Context(), clientAddr(r), a.store.Now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if wait > 0 {
 		setRetryAfter(w, wait)
 		page(http.StatusTooManyRequests, "", fmt.Sprintf(
 			"Too many new accounts from your network. Try again in %s.", humanDuration(wait)))
@@ -102,33 +107,40 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key, addr, now := store.HandleKey(c.Handle), clientAddr(r), a.store.Now()
-	if wait := a.limits.loginLocked(key, now); wait > 0 {
-		a.refused.throttled.Add(1)
-		setRetryAfter(w, wait)
-		page(http.StatusTooManyRequests, "", fmt.Sprintf(
-			"Too many failed sign-ins for this handle. Try again in %s.", humanDuration(wait)))
+	wait, byAddress, err := a.signIns.signInWait(r.Context(), key, addr, now)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	if wait := a.limits.addressLocked(addr, now); wait > 0 {
+	if wait > 0 {
 		a.refused.throttled.Add(1)
 		setRetryAfter(w, wait)
+		why := "for this handle"
+		if byAddress {
+			why = "from your network"
+		}
 		page(http.StatusTooManyRequests, "", fmt.Sprintf(
-			"Too many failed sign-ins from your network. Try again in %s.", humanDuration(wait)))
+			"Too many failed sign-ins %s. Try again in %s.", why, humanDuration(wait)))
 		return
 	}
 	u, err := a.store.Authenticate(r.Context(), c)
 	switch {
 	case errors.Is(err, store.ErrBadCredentials):
 		a.refused.wrongPassword.Add(1)
-		a.limits.loginFailed(key, a.store.Now())
-		a.limits.addressFailed(addr, a.store.Now())
+		if err := a.signIns.signInFailed(r.Context(), key, addr, a.store.Now()); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		page(http.StatusUnauthorized, "", "Wrong handle or password.")
 		return
 	case err != nil:
 		a.fail(w, r, err)
 		return
 	}
-	a.limits.loginSucceeded(key)
+	if err := a.signIns.signInSucceeded(r.Context(), key); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if err := a.signIn(r, u); err != nil {
 		a.fail(w, r, err)
 		return

@@ -38,7 +38,14 @@ type testServer struct {
 
 func newTestServer(t *testing.T, cfg handlers.Config) *testServer {
 	t.Helper()
-	ts := &testServer{t: t, cfg: cfg, path: filepath.Join(t.TempDir(), "parley.db"), log: &testLog{t: t}}
+	return newTestServerOn(t, cfg, filepath.Join(t.TempDir(), "parley.db"))
+}
+
+// newTestServerOn serves the database db: a SQLite file, or a PostgreSQL
+// URL that several test servers may share.
+func newTestServerOn(t *testing.T, cfg handlers.Config, db string) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, cfg: cfg, path: db, log: &testLog{t: t}}
 	ts.start()
 	t.Cleanup(func() {
 		ts.stop()

@@ -1,4 +1,5 @@
-// Command parley runs the Parley chat server: one binary, one SQLite file.
+// Command parley runs the Parley chat server: one binary, one SQLite file
+// (or a PostgreSQL database that several servers share).
 //
 //	parley [-addr 127.0.0.1:8080] [-db parley.db] [-secure-cookies]
 //	parley -addr :443 -tls-cert cert.pem -tls-key key.pem
@@ -88,7 +89,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.addr, "addr", e.str("PARLEY_ADDR", "127.0.0.1:8080"),
 		"`host:port` to listen on; port 0 picks a free one [PARLEY_ADDR]")
 	fs.StringVar(&o.db, "db", e.str("PARLEY_DB", "parley.db"),
-		"SQLite database `file`, created on first start [PARLEY_DB]")
+		"`file|URL` of the database: a SQLite file, created on first start, or a PostgreSQL URL (postgres://user:password@host:5432/name) that several servers may share [PARLEY_DB]")
 	fs.BoolVar(&o.secureCookies, "secure-cookies", e.boolean("PARLEY_SECURE_COOKIES", false),
 		"mark the session cookie Secure and send HSTS; for serving over HTTPS [PARLEY_SECURE_COOKIES]")
 	fs.DurationVar(&o.sessionIdle, "session-idle", e.duration("PARLEY_SESSION_IDLE", 7*24*time.Hour),
@@ -291,7 +292,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if tlsConf != nil {
 		scheme = "https"
 	}
-	fmt.Fprintf(stdout, "parley: listening on %s://%s (database %s)\n", scheme, ln.Addr(), o.db)
+	fmt.Fprintf(stdout, "parley: listening on %s://%s (database %s)\n", scheme, ln.Addr(), displayDB(o.db))
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- serveHTTP(srv, ln) }()

@@ -44,6 +44,7 @@ type Cluster struct {
 	port int
 	run  func(name string, args ...string) *exec.Cmd
 	next atomic.Int64
+	down bool // stopped by Pause
 }
 
 var (
@@ -71,10 +72,7 @@ func URL(tb testing.TB) string {
 	tb.Helper()
 	startOnce.Do(func() { shared, sharedErr = Start() })
 	if sharedErr != nil {
-		if errors.Is(sharedErr, errNotInstalled) && os.Getenv(RequiredEnv) == "" {
-			tb.Skipf("pgtest: %v (make test installs it)", sharedErr)
-		}
-		tb.Fatalf("pgtest: %v", sharedErr)
+		startFailed(tb, sharedErr)
 	}
 	u, err := shared.NewDatabase(context.Background())
 	if err != nil {
@@ -84,6 +82,16 @@ func URL(tb testing.TB) string {
 }
 
 var errNotInstalled = errors.New("PostgreSQL is not installed (no initdb)")
+
+// startFailed skips the test when PostgreSQL is missing, unless
+// RequiredEnv is set, and fails it otherwise.
+func startFailed(tb testing.TB, err error) {
+	tb.Helper()
+	if errors.Is(err, errNotInstalled) && os.Getenv(RequiredEnv) == "" {
+		tb.Skipf("pgtest: %v (make test installs it)", err)
+	}
+	tb.Fatalf("pgtest: %v", err)
+}
 
 // Bin finds the folder of PostgreSQL's server programs: Debian keeps them
 // in /usr/lib/postgresql/VERSION/bin, off the PATH.
@@ -168,23 +176,71 @@ func (c *Cluster) start() error {
 			return err
 		}
 		c.port = port
-		opts := strings.Join([]string{
-			"-c listen_addresses=127.0.0.1",
-			"-c port=" + strconv.Itoa(port),
-			"-c unix_socket_directories=" + c.dir,
-			"-c max_connections=200",
-			// A throwaway cluster: speed over durability.
-			"-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-		}, " ")
-		out, err := c.run(filepath.Join(c.bin, "pg_ctl"), "-D", data, "-l", filepath.Join(c.dir, "log"),
-			"-o", opts, "-w", "-t", "60", "start").CombinedOutput()
-		if err == nil {
+		if lastErr = c.serve(); lastErr == nil {
 			return nil
 		}
-		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
-		lastErr = fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
 	}
 	return lastErr
+}
+
+// serve starts the server of the cluster's data on c.port.
+func (c *Cluster) serve() error {
+	opts := strings.Join([]string{
+		"-c listen_addresses=127.0.0.1",
+		"-c port=" + strconv.Itoa(c.port),
+		"-c unix_socket_directories=" + c.dir,
+		"-c max_connections=200",
+		// A throwaway cluster: speed over durability.
+		"-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
+	}, " ")
+	out, err := c.run(filepath.Join(c.bin, "pg_ctl"), "-D", filepath.Join(c.dir, "data"), "-l", filepath.Join(c.dir, "log"),
+		"-o", opts, "-w", "-t", "60", "start").CombinedOutput()
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+	}
+	return nil
+}
+
+// Pause stops the server as an administrator would (fast shutdown: open
+// connections are ended), keeping the data, so a test sees its
+// database become unreachable. Resume starts it again.
+func (c *Cluster) Pause() error {
+	out, err := c.run(filepath.Join(c.bin, "pg_ctl"), "-D", filepath.Join(c.dir, "data"),
+		"-m", "fast", "-w", "stop").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	c.down = true
+	return nil
+}
+
+// Resume starts the server that Pause stopped, on the same port and with
+// the same data.
+func (c *Cluster) Resume() error {
+	if err := c.serve(); err != nil {
+		return err
+	}
+	c.down = false
+	return nil
+}
+
+// Own starts a cluster for the calling test alone, for a test that stops
+// or harms the server (Pause), and removes it when the test ends. Like
+// URL, it skips the test when PostgreSQL is missing, unless RequiredEnv
+// is set.
+func Own(tb testing.TB) *Cluster {
+	tb.Helper()
+	c, err := Start()
+	if err != nil {
+		startFailed(tb, err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			tb.Errorf("pgtest: %v", err)
+		}
+	})
+	return c
 }
 
 func freePort() (int, error) {
@@ -226,7 +282,7 @@ func (c *Cluster) NewDatabase(ctx context.Context) (string, error) {
 // Stop stops the server at once and removes the cluster's folder.
 func (c *Cluster) Stop() error {
 	var err error
-	if c.port != 0 {
+	if c.port != 0 && !c.down {
 		if out, e := c.run(filepath.Join(c.bin, "pg_ctl"), "-D", filepath.Join(c.dir, "data"),
 			"-m", "immediate", "-w", "stop").CombinedOutput(); e != nil {
 			err = fmt.Errorf("pg_ctl stop: %v: %s", e, out)

@@ -1,6 +1,7 @@
 package pgtest_test
 
 import (
+	"context"
 	"database/sql"
 	"os"
 	"testing"
@@ -38,4 +39,35 @@ func TestDatabasesAreSeparate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("PostgreSQL %s", v)
+}
+
+// A paused server refuses connections; resumed, it serves the same data
+// on the same address.
+func TestPauseAndResume(t *testing.T) {
+	c := pgtest.Own(t)
+	u, err := c.NewDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (x int); INSERT INTO t VALUES (42)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(); err == nil {
+		t.Fatal("a paused server answered")
+	}
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	var x int
+	if err := db.QueryRow(`SELECT x FROM t`).Scan(&x); err != nil || x != 42 {
+		t.Fatalf("after resume: x = %d, %v; want 42", x, err)
+	}
 }
