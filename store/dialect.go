@@ -21,6 +21,9 @@ type dialect struct {
 	migrations string
 	// migrationsTable creates the table that records applied migrations.
 	migrationsTable string
+	// lockMigrations and unlockMigrations, when set, hold off other
+	// processes from migrating the same database at the same time.
+	lockMigrations, unlockMigrations string
 	// timePrecision is the finest time the engine stores: times are cut
 	// to it, so a time read back equals the one written.
 	timePrecision time.Duration

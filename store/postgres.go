@@ -26,7 +26,11 @@ var postgresDialect = &dialect{
 	migrations: "migrations/postgres",
 	migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
 		name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`,
-	timePrecision: time.Microsecond,
+	// Servers started together on a new database take turns: the first
+	// migrates, the others then find every migration applied.
+	lockMigrations:   `SELECT pg_advisory_lock(4311520)`,
+	unlockMigrations: `SELECT pg_advisory_unlock(4311520)`,
+	timePrecision:    time.Microsecond,
 	// Every write transaction of the writer takes the event counter's row
 	// lock first, before any other lock, so writers on several servers
 	// queue on it in one order instead of deadlocking, and their message

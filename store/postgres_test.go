@@ -157,3 +157,27 @@ func TestPostgresErrors(t *testing.T) {
 		}
 	}
 }
+
+// Servers started together on a new database all start: one migrates,
+// the others wait for it and find the migrations applied.
+func TestMigrateTogether(t *testing.T) {
+	if !onPostgres() {
+		t.Skip("PostgreSQL only: several processes on one database")
+	}
+	url := testDB(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := Open(context.Background(), url)
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

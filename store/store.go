@@ -119,7 +119,19 @@ func (s *Store) now() time.Time { return s.Now().UTC().Truncate(s.d.timePrecisio
 // its own transaction, and records each by its file name in
 // schema_migrations.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.DB.ExecContext(ctx, s.d.migrationsTable); err != nil {
+	// One connection: a session's advisory lock is held by its connection.
+	conn, err := s.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.d.lockMigrations != "" {
+		if _, err := conn.ExecContext(ctx, s.d.lockMigrations); err != nil {
+			return fmt.Errorf("store: migrate: wait for other servers: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), s.d.unlockMigrations)
+	}
+	if _, err := conn.ExecContext(ctx, s.d.migrationsTable); err != nil {
 		return fmt.Errorf("store: migrations table: %w", err)
 	}
 	names, err := fs.Glob(migrations, s.d.migrations+"/*.sql")
@@ -128,16 +140,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := s.migrateFile(ctx, name); err != nil {
+		if err := s.migrateFile(ctx, conn, name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) migrateFile(ctx context.Context, name string) error {
+func (s *Store) migrateFile(ctx context.Context, conn *sql.Conn, name string) error {
 	base := path.Base(name)
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: migrate %s: %w", base, err)
 	}
