@@ -201,16 +201,14 @@ func (p *presence) enter(room string, userID int64, handle string) {
 	}
 	m.local = true
 	rp.locals++
+	online := len(rp.members)
 	p.mu.Unlock()
 
 	first := p.roster.entered(room, userID, handle)
 	if fresh {
 		p.loadSpeakers(room, rp)
-		p.roster.learn(room)
+		online = p.learn(room, rp)
 	}
-	p.mu.Lock()
-	online := len(rp.members)
-	p.mu.Unlock()
 	if !first || online > p.quiet {
 		return
 	}
@@ -241,6 +239,16 @@ func (p *presence) loadSpeakers(room string, rp *roomPresence) {
 	if len(rp.members) > p.shown {
 		p.changedLocked(room, rp)
 	}
+}
+
+// learn brings the list of a room that just got its first person online
+// here up to date with the other servers, and returns how many people
+// are online there.
+func (p *presence) learn(room string, rp *roomPresence) int {
+	p.roster.learn(room)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(rp.members)
 }
 
 // revoked takes userID off room's list at once: they may no longer read
