@@ -112,7 +112,7 @@ func (r *sharedRoster) run() {
 	defer close(r.done)
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
-	beat := time.NewTicker(r.expiry / 4)
+	beat := time.NewTicker(max(r.expiry/4, time.Millisecond))
 	defer beat.Stop()
 	for {
 		select {

@@ -130,8 +130,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	switch {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case o.sessionIdle <= 0 || o.sessionLifetime <= 0 || o.shutdownTimeout <= 0 || o.presenceExpiry <= 0:
+	case o.sessionIdle <= 0 || o.sessionLifetime <= 0 || o.shutdownTimeout <= 0:
 		return o, errors.New("durations must be positive")
+	case o.presenceExpiry < time.Second:
+		return o, errors.New("-presence-expiry must be at least 1s")
 	case o.maxStreams < 1:
 		return o, errors.New("-max-streams must be at least 1")
 	case !(o.postRate > 0):
