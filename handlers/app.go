@@ -53,6 +53,11 @@ type Config struct {
 	// with the Logger must be safe for concurrent use, as an *os.File is.
 	// Without it the lines go to the Logger.
 	RequestLog io.Writer
+	// PresenceExpiry is how long, with several servers on one PostgreSQL
+	// database, a server's people count after its last heartbeat, sent
+	// every quarter of it (default 20 s): a server that dies stops
+	// counting within about that time.
+	PresenceExpiry time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -70,6 +75,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.QuietAbove <= 0 {
 		c.QuietAbove = 50
+	}
+	if c.PresenceExpiry <= 0 {
+		c.PresenceExpiry = 20 * time.Second
 	}
 	if c.Hub.PresenceGap <= 0 {
 		c.Hub.PresenceGap = time.Second

@@ -29,6 +29,11 @@ var bgCtx = context.Background()
 //
 // The hub reports entering and leaving under its lock; presence queues
 // those reports and handles them, in order, on its own goroutine.
+//
+// With several servers on one database, its roster (presence_shared.go)
+// tells who else is online on the others: they are listed too, a person
+// once however many servers they are on, and a notice is stored by one
+// server only.
 type presence struct {
 	a       *App
 	grace   time.Duration
@@ -36,6 +41,7 @@ type presence struct {
 	shown   int           // names on a list at most
 	quiet   int           // more people online than this: no notices
 	publish func(room string, f hub.Frame)
+	roster  roster
 
 	mu    sync.Mutex // guards rooms and all below it
 	rooms map[string]*roomPresence
@@ -53,6 +59,7 @@ type roomPresence struct {
 	sentAt    time.Time       // when it was sent
 	scheduled bool            // a publishDue event is on its way
 	timer     *time.Timer
+	locals    int // members online on this server; at 0 the room is dropped
 }
 
 type member struct {
@@ -61,6 +68,8 @@ type member struct {
 	spoke   int64       // id of their latest message in the room, 0 if none
 	shown   bool        // named on the list now
 	leaving *time.Timer // set while the grace period runs
+	local   bool        // online on this server (streams open, or in the grace period)
+	remote  bool        // online on another server
 }
 
 // speakerMemory is how many of a room's latest messages tell, when someone
@@ -82,6 +91,8 @@ const (
 	leaveDue
 	publishDue
 	revoke
+	pollDue // time to learn who is online on the other servers
+	beatDue // time for the roster's heartbeat
 )
 
 var _ hub.Observer = (*presence)(nil)
@@ -94,6 +105,7 @@ func newPresence(a *App, cfg Config) *presence {
 	}
 	p.publish = func(room string, f hub.Frame) { a.hub.SetPresence(room, f) }
 	p.events = newQueue(p.handleAll)
+	p.roster = newRoster(p, cfg)
 	return p
 }
 
@@ -115,6 +127,7 @@ func (p *presence) enqueue(ev presenceEvent) { p.events.add(ev) }
 // nothing: their users come back when the server does.
 func (p *presence) stop() {
 	p.events.stop()
+	p.roster.stop()
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -143,7 +156,7 @@ func (p *presence) handle(ev presenceEvent) {
 	case left:
 		p.mu.Lock()
 		if rp := p.rooms[ev.room]; rp != nil {
-			if m := rp.members[ev.userID]; m != nil && m.leaving == nil {
+			if m := rp.members[ev.userID]; m != nil && m.local && m.leaving == nil {
 				m.leaving = time.AfterFunc(p.grace, func() {
 					p.enqueue(presenceEvent{kind: leaveDue, room: ev.room, userID: ev.userID, m: m})
 				})
@@ -156,6 +169,10 @@ func (p *presence) handle(ev presenceEvent) {
 		p.leave(ev.room, ev.userID, nil)
 	case publishDue:
 		p.send(ev.room)
+	case pollDue:
+		p.roster.poll()
+	case beatDue:
+		p.roster.beat()
 	}
 }
 
@@ -167,7 +184,8 @@ func (p *presence) enter(room string, userID int64, handle string) {
 		rp = &roomPresence{members: map[int64]*member{}, spoke: map[int64]int64{}}
 		p.rooms[room] = rp
 	}
-	if m := rp.members[userID]; m != nil {
+	m := rp.members[userID]
+	if m != nil && m.local {
 		// Back within the grace period: nothing to announce.
 		if m.leaving != nil {
 			m.leaving.Stop()
@@ -176,15 +194,22 @@ func (p *presence) enter(room string, userID int64, handle string) {
 		p.mu.Unlock()
 		return
 	}
-	rp.members[userID] = &member{handle: handle, key: strings.ToLower(handle), spoke: rp.spoke[userID]}
+	if m == nil {
+		m = &member{handle: handle, key: strings.ToLower(handle), spoke: rp.spoke[userID]}
+		rp.members[userID] = m
+		p.changedLocked(room, rp)
+	}
+	m.local = true
+	rp.locals++
 	online := len(rp.members)
-	p.changedLocked(room, rp)
 	p.mu.Unlock()
 
+	first := p.roster.entered(room, userID, handle)
 	if fresh {
 		p.loadSpeakers(room, rp)
+		online = p.learn(room, rp)
 	}
-	if online > p.quiet {
+	if !first || online > p.quiet {
 		return
 	}
 	returning, err := p.a.store.HasMessageBy(bgCtx, room, userID)
@@ -216,6 +241,16 @@ func (p *presence) loadSpeakers(room string, rp *roomPresence) {
 	}
 }
 
+// learn brings the list of a room that just got its first person online
+// here up to date with the other servers, and returns how many people
+// are online there.
+func (p *presence) learn(room string, rp *roomPresence) int {
+	p.roster.learn(room)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(rp.members)
+}
+
 // revoked takes userID off room's list at once: they may no longer read
 // it.
 func (p *presence) revoked(room string, userID int64) {
@@ -229,25 +264,36 @@ func (p *presence) leave(room string, userID int64, due *member) {
 	p.mu.Lock()
 	rp := p.rooms[room]
 	m := rp.memberOf(userID)
-	if m == nil || due != nil && (m != due || due.leaving == nil || present) {
+	if m == nil || !m.local || due != nil && (m != due || due.leaving == nil || present) {
 		p.mu.Unlock()
 		return // came back in time, or left and came back since
 	}
 	if m.leaving != nil {
 		m.leaving.Stop()
 	}
+	p.mu.Unlock()
+
+	last := p.roster.left(room, userID)
+	p.mu.Lock()
 	online := len(rp.members)
-	delete(rp.members, userID)
-	if len(rp.members) == 0 {
+	m.leaving, m.local = nil, false
+	rp.locals--
+	if last {
+		delete(rp.members, userID)
+	} else {
+		m.remote = true // still online on another server: no notice
+	}
+	if rp.locals == 0 {
+		// No stream here shows the room's list any more.
 		if rp.timer != nil {
 			rp.timer.Stop()
 		}
 		delete(p.rooms, room)
-	} else {
+	} else if last {
 		p.changedLocked(room, rp)
 	}
 	p.mu.Unlock()
-	if online > p.quiet {
+	if !last || online > p.quiet {
 		return
 	}
 	p.notice(room, store.User{ID: userID, Handle: m.handle}, store.KindLeave, m.handle+" left")
@@ -315,13 +361,14 @@ func (rp *roomPresence) noteSpeaker(userID, msgID int64) {
 // rooms.
 func (p *presence) renamed(userID int64, handle string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for room, rp := range p.rooms {
 		if m := rp.members[userID]; m != nil {
 			m.handle, m.key = handle, strings.ToLower(handle)
 			p.changedLocked(room, rp)
 		}
 	}
+	p.mu.Unlock()
+	p.roster.renamed(userID, handle)
 }
 
 // changedLocked marks rp's list stale and makes sure it is sent: now, if

@@ -74,6 +74,7 @@ type options struct {
 	acmeDomain      string
 	acmeDirectory   string
 	metricsAddr     string
+	presenceExpiry  time.Duration
 
 	// acmeHTTPClient, when set (by tests only), is the ACME client's HTTP
 	// client, so it can trust a test authority's certificate.
@@ -116,6 +117,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		"the ACME directory `URL` of the certificate authority [PARLEY_ACME_DIRECTORY]")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", e.str("PARLEY_METRICS_ADDR", ""),
 		"`host:port` serving Prometheus metrics at /metrics; empty is off [PARLEY_METRICS_ADDR]")
+	fs.DurationVar(&o.presenceExpiry, "presence-expiry", e.duration("PARLEY_PRESENCE_EXPIRY", 20*time.Second),
+		"with several servers on PostgreSQL, how long a server's people stay online after its last heartbeat [PARLEY_PRESENCE_EXPIRY]")
 	if e.err != nil {
 		return o, e.err
 	}
@@ -130,6 +133,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case o.sessionIdle <= 0 || o.sessionLifetime <= 0 || o.shutdownTimeout <= 0:
 		return o, errors.New("durations must be positive")
+	case o.presenceExpiry < time.Second:
+		return o, errors.New("-presence-expiry must be at least 1s")
 	case o.maxStreams < 1:
 		return o, errors.New("-max-streams must be at least 1")
 	case !(o.postRate > 0):
@@ -256,6 +261,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		Limits:          handlers.Limits{PostsPerSecond: o.postRate},
 		TrustedProxies:  o.trustedProxies,
 		RequestLog:      stderr,
+		PresenceExpiry:  o.presenceExpiry,
 	}, st, log)
 
 	if o.debugAddr != "" {
