@@ -7,14 +7,6 @@ import (
 	"time"
 )
 
-// postgresOnly skips a test of what only PostgreSQL has.
-func postgresOnly(t *testing.T, why string) {
-	t.Helper()
-	if !onPostgres() {
-		t.Skip("PostgreSQL only: " + why)
-	}
-}
-
 const testExpiry = 20 * time.Second
 
 // A person online on two servers is first on one and last on the other;

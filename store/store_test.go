@@ -42,6 +42,14 @@ func sqliteOnly(t *testing.T, why string) {
 	}
 }
 
+// postgresOnly skips a test of what only PostgreSQL has.
+func postgresOnly(t *testing.T, why string) {
+	t.Helper()
+	if !onPostgres() {
+		t.Skip("PostgreSQL only: " + why)
+	}
+}
+
 // mustOpenStore opens a store on a new database (testDB) and closes it
 // when the test ends.
 func mustOpenStore(t *testing.T) *Store {

@@ -11,14 +11,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// postgresOnly skips a test of what only the PostgreSQL backend has.
-func postgresOnly(t *testing.T, why string) {
-	t.Helper()
-	if !onPostgres() {
-		t.Skip("PostgreSQL only: " + why)
-	}
-}
-
 // On SQLite the throttles count in the server's memory: the store has none.
 func TestThrottleOnlyOnPostgres(t *testing.T) {
 	s := mustOpenStore(t)
