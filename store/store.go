@@ -36,7 +36,8 @@ type Store struct {
 	Now func() time.Time
 
 	// AfterCommit, when set, receives every stored message right after its
-	// transaction committed, in id order, before the writer is answered.
+	// transaction committed, in id order, before the writer is answered
+	// (once StartFeed has run: every server's, from the feed; feed.go).
 	// Set it before the first write; it must not block for long.
 	AfterCommit func([]Message)
 
@@ -46,6 +47,7 @@ type Store struct {
 	ObserveCommit func(time.Duration)
 
 	stored atomic.Uint64 // messages stored since Open (see Stats)
+	feed   *feed         // PostgreSQL: events between servers (feed.go)
 
 	d        *dialect
 	sessions SessionStore
