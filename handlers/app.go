@@ -94,6 +94,7 @@ type App struct {
 	broker   hub.Broker
 	presence *presence
 	personal *personal
+	servers  *servers // nil unless other servers share the database
 	changes  *changeMerger
 	limits   *limiter
 	signIns  signInLimits // on limits, or in the database (throttle.go)
@@ -107,7 +108,8 @@ type App struct {
 }
 
 // New builds the web front on st. It becomes the store's AfterCommit hook:
-// every committed message is rendered once and published.
+// every committed message is rendered once and published. On a database
+// other servers share, it follows their events too (broker.go).
 func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	cfg.setDefaults()
 	a := &App{cfg: cfg, store: st, log: log, limits: newLimiter(cfg.Limits), proxies: cfg.TrustedProxies}
@@ -138,6 +140,7 @@ func New(cfg Config, st *store.Store, log *slog.Logger) *App {
 	a.broker = a.hub
 	st.AfterCommit = a.publishMessages
 	a.unwatch = a.watchDatabase()
+	a.followServers()
 	return a
 }
 
@@ -195,6 +198,7 @@ func (a *App) Shutdown() {
 		a.unwatch()
 		a.presence.stop()
 		a.personal.stop()
+		a.servers.stop()
 		a.hub.Close()
 		a.sstore.StopCleanup()
 		if a.reqlog != nil {

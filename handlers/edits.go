@@ -140,9 +140,7 @@ func (a *App) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	if m.ChangeID != 0 {
 		// It may have counted as unread, or as a mention, for people
 		// reading other rooms: their lists go again (deletes are rare).
-		for _, u := range a.hub.Elsewhere(room.Name) {
-			a.personal.changed(u)
-		}
+		a.personal.roomChanged(room.Name)
 	}
 	changed(w, r, room.Name)
 }

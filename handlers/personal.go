@@ -206,34 +206,61 @@ func (p *personal) membersOf(room store.Room) (map[int64]struct{}, error) {
 	return set, nil
 }
 
-// joined and left keep the member sets current, and tell the person.
+// joined and left keep the member sets current, and tell the person, on
+// every server.
 func (p *personal) joined(room store.Room, userID int64) {
-	p.mu.Lock()
-	if set := p.members[room.ID]; set != nil {
-		set[userID] = struct{}{}
-	}
-	p.mu.Unlock()
-	p.changed(userID)
+	p.member(room.ID, userID, true)
+	p.a.servers.tell(control{Kind: ctlJoined, Room: room.ID, User: userID})
 }
 
 func (p *personal) left(room store.Room, userID int64) {
-	p.mu.Lock()
-	if set := p.members[room.ID]; set != nil {
-		delete(set, userID)
-	}
-	p.mu.Unlock()
-	p.changed(userID)
+	p.member(room.ID, userID, false)
+	p.a.servers.tell(control{Kind: ctlLeft, Room: room.ID, User: userID})
 }
 
-// changed schedules userID's list, if they have a stream open: soon, and
-// never sooner than listEvery after the last one.
+// member records on this server that userID joined (in) or left room
+// roomID, and tells them.
+func (p *personal) member(roomID, userID int64, in bool) {
+	p.mu.Lock()
+	if set := p.members[roomID]; set != nil {
+		if in {
+			set[userID] = struct{}{}
+		} else {
+			delete(set, userID)
+		}
+	}
+	p.mu.Unlock()
+	p.changedHere(userID)
+}
+
+// changed schedules userID's list on every server.
 func (p *personal) changed(userID int64) {
+	p.changedHere(userID)
+	p.a.servers.tell(control{Kind: ctlChanged, User: userID})
+}
+
+// changedHere schedules userID's list, if they have a stream open here:
+// soon, and never sooner than listEvery after the last one.
+func (p *personal) changedHere(userID int64) {
 	if !p.a.hub.UserOnline(userID) {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.scheduleLocked(userID)
+}
+
+// roomChanged schedules, on every server, the lists of the people online
+// in other rooms than room: what counted for them in room changed.
+func (p *personal) roomChanged(room string) {
+	p.roomChangedHere(room)
+	p.a.servers.tell(control{Kind: ctlRoomChanged, Name: room})
+}
+
+func (p *personal) roomChangedHere(room string) {
+	for _, u := range p.a.hub.Elsewhere(room) {
+		p.changedHere(u)
+	}
 }
 
 // scheduleLocked schedules the list of userID, who has a stream open.

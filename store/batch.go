@@ -99,7 +99,7 @@ func (b *batcher) commit(batch []*job) {
 	if err == nil {
 		b.s.countStored(batch)
 	}
-	if err == nil && b.s.AfterCommit != nil {
+	if err == nil && b.s.AfterCommit != nil && !b.s.feed.following() {
 		var all []Message
 		for _, j := range batch {
 			all = append(all, j.msgs...)
@@ -144,6 +144,9 @@ func (b *batcher) runTx(batch []*job) error {
 		}
 	}
 	if err := b.s.indexPending(tx); err != nil {
+		return err
+	}
+	if err := b.s.notifyCommit(tx, batch); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -43,7 +43,7 @@ var postgresDialect = &dialect{
 	search:         postgresSearch,
 	snippet:        postgresSnippet,
 	start:          func(*Store) {},
-	stop:           func(*Store) {},
+	stop:           (*Store).stopFeed,
 }
 
 // pgMaxConns is the size of the connection pool unless the URL sets
@@ -78,6 +78,7 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	s.sessions = &stopOnce{SessionStore: newPGSessions(pool)}
+	s.feed = newFeed(s, cfg.ConnConfig)
 	return s, nil
 }
 

@@ -36,8 +36,10 @@ type Store struct {
 	Now func() time.Time
 
 	// AfterCommit, when set, receives every stored message right after its
-	// transaction committed, in id order, before the writer is answered.
-	// Set it before the first write; it must not block for long.
+	// transaction committed, in id order, before the writer is answered;
+	// once StartFeed has run (PostgreSQL), it receives every server's
+	// messages from the feed instead, in id order, just after their commit
+	// (feed.go). Set it before the first write; it must not block for long.
 	AfterCommit func([]Message)
 
 	// ObserveCommit, when set, is told how long each batch of writes took
@@ -46,6 +48,7 @@ type Store struct {
 	ObserveCommit func(time.Duration)
 
 	stored atomic.Uint64 // messages stored since Open (see Stats)
+	feed   *feed         // PostgreSQL: events between servers (feed.go)
 
 	d        *dialect
 	sessions SessionStore

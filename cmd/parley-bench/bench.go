@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -204,7 +205,7 @@ func (b *bench) runWaves(ctx context.Context, sc scenario, people int) error {
 
 func (b *bench) newPoster(sessions []load.Session) *load.Poster {
 	return &load.Poster{
-		Base: b.o.url, Room: b.o.room, Sessions: sessions,
+		Base: cmp.Or(b.o.postURL, b.o.url), Room: b.o.room, Sessions: sessions,
 		Workers: b.o.workers, BodyBytes: b.o.bodyBytes, Posted: &b.posted,
 	}
 }

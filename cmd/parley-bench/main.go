@@ -78,6 +78,7 @@ type options struct {
 	profileDir    string
 	h2People      int
 	h2PerConn     int
+	postURL       string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -120,6 +121,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		"with an https:// -url, the only scenario: one stream for each of this many prepared people (-people-tokens) over HTTP/2, "+
 			"-h2-per-conn to a connection, and the server's memory per stream once all have started")
 	fs.IntVar(&o.h2PerConn, "h2-per-conn", 100, "streams per HTTP/2 connection")
+	fs.StringVar(&o.postURL, "post-url", "",
+		"post to the server at this root `URL` instead of -url, which holds the streams: two servers on one PostgreSQL "+
+			"database, the latency measured from a post on one to the streams on the other")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -161,6 +165,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-users, -per-session, -workers, -pollers and -dialing must be at least 1")
 	case o.probe && (o.probeStreams < 1 || o.probeStart <= 0 || o.probeFactor <= 1 || o.probeStep <= 0):
 		return o, errors.New("the probe needs -probe-streams ≥ 1, -probe-start > 0, -probe-factor > 1, -probe-step > 0")
+	case o.postURL != "" && !strings.HasPrefix(o.postURL, "http://"):
+		return o, errors.New("-post-url must be an http:// URL")
 	case o.profileDir != "" && o.debugAddr == "":
 		return o, errors.New("-profile needs -debug-addr")
 	case len(o.peoplePlan)+len(o.elsewherePlan) > 0 && o.peopleTokens == "":
