@@ -6,14 +6,21 @@ BENCH_PROFILE ?=
 BENCH_PEOPLE  ?= 10000
 BENCH_GO      ?= .
 BENCH_TIME    ?= 1s
+BENCH_PG_FLAGS ?=
 
-.PHONY: bench bench-go
+.PHONY: bench bench-pg bench-go
 
 ## bench: start a server on a temporary database and load it with parley-bench (BENCH_PEOPLE=n, BENCH_FLAGS=..., BENCH_PROFILE=dir)
 bench:
 	$(GO) build -o bin/parley ./cmd/parley
 	$(GO) build -o bin/parley-bench ./cmd/parley-bench
 	GO=$(GO) BENCH_FLAGS='$(BENCH_FLAGS)' BENCH_PROFILE='$(BENCH_PROFILE)' BENCH_PEOPLE='$(BENCH_PEOPLE)' sh mk/bench.sh
+
+## bench-pg: one server, then two, on a throwaway PostgreSQL: cross-server latency and the throughput probe (BENCH_PG_FLAGS=...)
+bench-pg: pg-deps
+	$(GO) build -o bin/parley ./cmd/parley
+	$(GO) build -o bin/parley-bench ./cmd/parley-bench
+	BENCH_PG_FLAGS='$(BENCH_PG_FLAGS)' sh mk/bench-pg.sh
 
 ## bench-go: the Go benchmarks (hub fan-out, message insert, page render, replay)
 bench-go:

@@ -3,6 +3,7 @@
 # and its loopback debug listener, then runs bin/parley-bench against it;
 # on a machine with two cores or more, each gets a core of its own.
 set -u
+. mk/bench-lib.sh
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
 pid=
@@ -20,18 +21,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Each stream is a socket on both sides: 10 000 streams need over 10 000
-# descriptors in the server and in parley-bench.
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ]; then ulimit -n 65536; else ulimit -n "$hard"; fi
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10500 ]; then
-	echo "bench: the open-file limit is $(ulimit -n); 10 000 streams need about 10 500 (raise the hard limit)" >&2
-fi
+raise_file_limit
 
-server_cpu= bench_cpu=
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ] &&
-	taskset -c 0 true 2>/dev/null && taskset -c 1 true 2>/dev/null; then
-	server_cpu="taskset -c 0" bench_cpu="taskset -c 1"
+if pin_cpus; then
 	echo "bench: server pinned to CPU 0, parley-bench to CPU 1" >&2
 else
 	echo "bench: not pinning (needs taskset and two CPUs); the numbers include both sharing cores" >&2
@@ -54,33 +46,11 @@ if [ "$people" -gt 0 ]; then
 	fi
 fi
 
-# start_server FLAGS... starts bin/parley on the bench database with its
-# debug listener, and sets pid, url (where it listens) and debug.
-start_server() {
-	: >"$dir/stdout"
-	# shellcheck disable=SC2086 # the CPU pinning is meant to split
-	$server_cpu bin/parley -addr 127.0.0.1:0 -db "$dir/bench.db" -debug-addr 127.0.0.1:0 \
-		"$@" >"$dir/stdout" 2>>"$dir/server.log" &
-	pid=$!
-	url= debug=
-	for _ in $(seq 100); do
-		url=$(sed -n 's|.*listening on \(https*://[^ ]*\).*|\1|p' "$dir/stdout" 2>/dev/null)
-		debug=$(sed -n 's|.*debug endpoints on http://\([^/]*\)/.*|\1|p' "$dir/stdout" 2>/dev/null)
-		[ -n "$url" ] && [ -n "$debug" ] && return 0
-		if ! kill -0 "$pid" 2>/dev/null; then
-			cat "$dir/server.log" >&2
-			echo "bench: the server did not start" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
-	echo "bench: the server did not say where it listens" >&2
-	exit 1
-}
+# start_server FLAGS... starts bin/parley on the bench database.
+start_server() { start_parley server "$server_cpu" -db "$dir/bench.db" "$@"; }
 
 stop_server() {
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	stop_parley "$pid"
 	pid=
 }
 

@@ -78,7 +78,7 @@ type waveRow struct {
 }
 
 func newBench(ctx context.Context, o options, stderr io.Writer) (*bench, error) {
-	b := &bench{o: o, stderr: stderr, progress: newProgress(stderr)}
+	b := &bench{o: o, stderr: stderr, progress: newProgress(stderr), waveNo: o.waveFrom}
 	if o.h2People > 0 {
 		return b, b.newH2(o)
 	}

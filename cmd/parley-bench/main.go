@@ -18,6 +18,12 @@
 //
 //	parley-bench prepare -db bench.db -people 10000 -tokens people.txt
 //
+// For servers on PostgreSQL, "parley-bench pg" starts a throwaway cluster
+// with PostgreSQL's default durability, prints the URLs of empty databases
+// on it, and removes it on SIGINT or SIGTERM:
+//
+//	parley-bench pg -databases 2 > urls.txt &
+//
 // A progress line goes to standard error; the Markdown tables go to
 // standard output at the end. -pid enables the memory and CPU columns
 // (from /proc); -debug-addr, the server's loopback debug listener, adds
@@ -79,6 +85,7 @@ type options struct {
 	h2People      int
 	h2PerConn     int
 	postURL       string
+	waveFrom      int
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -124,6 +131,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.postURL, "post-url", "",
 		"post to the server at this root `URL` instead of -url, which holds the streams: two servers on one PostgreSQL "+
 			"database, the latency measured from a post on one to the streams on the other")
+	fs.IntVar(&o.waveFrom, "wave-from", 0,
+		"number the waves in the message tags from this one on: two tools loading one room at once each count only "+
+			"their own messages when their numbers differ (-wave-from 1000 for the second)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -165,6 +175,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-users, -per-session, -workers, -pollers and -dialing must be at least 1")
 	case o.probe && (o.probeStreams < 1 || o.probeStart <= 0 || o.probeFactor <= 1 || o.probeStep <= 0):
 		return o, errors.New("the probe needs -probe-streams ≥ 1, -probe-start > 0, -probe-factor > 1, -probe-step > 0")
+	case o.waveFrom < 0:
+		return o, errors.New("-wave-from must not be negative")
 	case o.postURL != "" && !strings.HasPrefix(o.postURL, "http://"):
 		return o, errors.New("-post-url must be an http:// URL")
 	case o.profileDir != "" && o.debugAddr == "":
@@ -220,8 +232,13 @@ func parsePlan(s string) ([]scenario, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "prepare" {
-		return prepare(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "prepare":
+			return prepare(ctx, args[1:], stdout, stderr)
+		case "pg":
+			return pgCluster(ctx, args[1:], stdout, stderr)
+		}
 	}
 	o, err := parseOptions(args, stderr)
 	if err != nil {

@@ -45,6 +45,8 @@ type Cluster struct {
 	run  func(name string, args ...string) *exec.Cmd
 	next atomic.Int64
 	down bool // stopped by Pause
+
+	durable bool // PostgreSQL's own settings, not the tests' fast ones
 }
 
 var (
@@ -119,8 +121,16 @@ func version(binDir string) int {
 
 // Start makes a cluster in a new temporary folder and starts its server
 // on a free loopback port. initdb refuses to run as root, so as root the
-// cluster belongs to the postgres user.
-func Start() (*Cluster, error) {
+// cluster belongs to the postgres user. The server trades durability for
+// speed (fsync, synchronous_commit and full_page_writes off).
+func Start() (*Cluster, error) { return startCluster(false) }
+
+// StartDurable starts a cluster as Start does, but with PostgreSQL's
+// default durability (fsync, synchronous_commit and full_page_writes on:
+// each commit waits for its WAL to reach the disk), for measurements.
+func StartDurable() (*Cluster, error) { return startCluster(true) }
+
+func startCluster(durable bool) (*Cluster, error) {
 	bin, err := Bin()
 	if err != nil {
 		return nil, err
@@ -129,7 +139,7 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, bin: bin, run: exec.Command}
+	c := &Cluster{dir: dir, bin: bin, run: exec.Command, durable: durable}
 	if os.Geteuid() == 0 {
 		if c.run, err = asUser("postgres", dir); err != nil {
 			os.RemoveAll(dir)
@@ -185,16 +195,17 @@ func (c *Cluster) start() error {
 
 // serve starts the server of the cluster's data on c.port.
 func (c *Cluster) serve() error {
-	opts := strings.Join([]string{
+	opts := []string{
 		"-c listen_addresses=127.0.0.1",
 		"-c port=" + strconv.Itoa(c.port),
 		"-c unix_socket_directories=" + c.dir,
 		"-c max_connections=200",
-		// A throwaway cluster: speed over durability.
-		"-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-	}, " ")
+	}
+	if !c.durable { // a throwaway cluster for tests: speed over durability
+		opts = append(opts, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+	}
 	out, err := c.run(filepath.Join(c.bin, "pg_ctl"), "-D", filepath.Join(c.dir, "data"), "-l", filepath.Join(c.dir, "log"),
-		"-o", opts, "-w", "-t", "60", "start").CombinedOutput()
+		"-o", strings.Join(opts, " "), "-w", "-t", "60", "start").CombinedOutput()
 	if err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
 		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)

@@ -71,3 +71,37 @@ func TestPauseAndResume(t *testing.T) {
 		t.Fatalf("after resume: x = %d, %v; want 42", x, err)
 	}
 }
+
+// A durable cluster keeps PostgreSQL's default durability; the tests'
+// cluster does not.
+func TestStartDurable(t *testing.T) {
+	if _, err := pgtest.Bin(); err != nil {
+		t.Skip(err)
+	}
+	for _, tt := range []struct {
+		start func() (*pgtest.Cluster, error)
+		want  string
+	}{{pgtest.StartDurable, "on"}, {pgtest.Start, "off"}} {
+		c, err := tt.start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("pgx", c.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+			var v string
+			if err := db.QueryRow("SHOW " + name).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			if v != tt.want {
+				t.Errorf("%s = %s; want %s", name, v, tt.want)
+			}
+		}
+		db.Close()
+		if err := c.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
