@@ -1,6 +1,6 @@
 # Parley. `make run` needs only Go and make; `make test` installs what the
-# browser tests need (Debian's chromium) and the PostgreSQL its store tests
-# also run on (Debian's postgresql) when they are missing.
+# browser tests need (Debian's chromium) and the PostgreSQL its store and
+# handler tests also run on (Debian's postgresql) when they are missing.
 
 GO      ?= go
 BIN     := bin/parley
@@ -16,12 +16,12 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/parley
 
-## test: every test (unit, integration, browser), then the store's on PostgreSQL
+## test: every test (unit, integration, browser), then the store's and the handlers' on PostgreSQL
 test: browser-deps
 	$(GO) test -count=1 $(PKGS)
 	PARLEY_TEST_DB=postgres $(GO) test -count=1 $(PG_TEST_PKGS)
 
-## race: every test under the race detector (needs cgo and gcc), then the store's on PostgreSQL
+## race: every test under the race detector (needs cgo and gcc), then the store's and the handlers' on PostgreSQL
 race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(PKGS)
 	CGO_ENABLED=1 PARLEY_TEST_DB=postgres $(GO) test -race -count=1 $(PG_TEST_PKGS)

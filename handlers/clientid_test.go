@@ -34,7 +34,7 @@ func (c *client) send(room, body, clientID string, header ...string) *response {
 func (ts *testServer) countClientID(clientID string) int {
 	ts.t.Helper()
 	var n int
-	if err := ts.st.DB.QueryRow(`SELECT count(*) FROM messages WHERE client_id = ?`, clientID).Scan(&n); err != nil {
+	if err := ts.st.DB.QueryRow(`SELECT count(*) FROM messages WHERE client_id = $1`, clientID).Scan(&n); err != nil {
 		ts.t.Fatal(err)
 	}
 	return n

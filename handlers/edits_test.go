@@ -193,7 +193,9 @@ func TestDeleteMessage(t *testing.T) {
 	if got := pageState(t, bob, "general")[id]; !got.deleted || got.author != "" || got.body != "" {
 		t.Errorf("page shows %+v; want a tombstone", got)
 	}
-	ts.st.DB.Exec(`UPDATE members SET read_id = ?`, start)
+	if _, err := ts.st.DB.Exec(`UPDATE members SET read_id = $1`, start); err != nil {
+		t.Fatal(err)
+	}
 	bob.post("/rooms", url.Values{"name": {"elsewhere"}}).wantStatus(t, http.StatusSeeOther)
 	_, unread, mentions := roomEntry(t, bob.get("/rooms/elsewhere").doc(t), "general")
 	if unread != "0" || mentions != "0" {

@@ -44,6 +44,7 @@ func wantUnavailable(t *testing.T, r *response) {
 }
 
 func TestDatabaseReadOnly(t *testing.T) {
+	sqliteOnly(t, "PRAGMA query_only makes the file read-only")
 	ts := newTestServer(t, handlers.Config{})
 	c := ts.newClient().register("Ann")
 	c.say("general", "before")
@@ -60,6 +61,7 @@ func TestDatabaseReadOnly(t *testing.T) {
 }
 
 func TestDatabaseFull(t *testing.T) {
+	sqliteOnly(t, "PRAGMA max_page_count fills the file")
 	ts := newTestServer(t, handlers.Config{Limits: handlers.Limits{PostsPerSecond: 1000, PostBurst: 1000}})
 	c := ts.newClient().register("Ann")
 	pinConnection(t, ts)
@@ -174,6 +176,7 @@ func TestManyStreamsThatNeverRead(t *testing.T) {
 }
 
 func TestDatabaseLocked(t *testing.T) {
+	sqliteOnly(t, "another program holds the file's write lock")
 	ts := newTestServer(t, handlers.Config{})
 	c := ts.newClient().register("Ann")
 	// Another program holds the write lock past the busy timeout.

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,14 +19,15 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"parley/handlers"
+	"parley/internal/pgtest"
 	"parley/internal/sse"
 	"parley/store"
 )
 
 const testPassword = "correct horse"
 
-// testServer is the real handler stack on a real SQLite file, served by
-// httptest over real TCP.
+// testServer is the real handler stack on a real database (a SQLite file,
+// or PostgreSQL), served by httptest over real TCP.
 type testServer struct {
 	t    *testing.T
 	cfg  handlers.Config
@@ -36,8 +38,30 @@ type testServer struct {
 	log  *testLog
 }
 
+// testBackendEnv names the variable that chooses the backend the tests
+// run on: "postgres" runs them on a throwaway PostgreSQL cluster (pgtest),
+// anything else on SQLite files. `make test` runs them on both.
+const testBackendEnv = "PARLEY_TEST_DB"
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func onPostgres() bool { return os.Getenv(testBackendEnv) == "postgres" }
+
+// sqliteOnly skips a test that checks what only SQLite has, and says why.
+func sqliteOnly(t *testing.T, why string) {
+	t.Helper()
+	if onPostgres() {
+		t.Skip("SQLite only: " + why)
+	}
+}
+
+// newTestServer serves a new, empty database: a SQLite file in the test's
+// temporary directory, or a PostgreSQL database of its own.
 func newTestServer(t *testing.T, cfg handlers.Config) *testServer {
 	t.Helper()
+	if onPostgres() {
+		return newTestServerOn(t, cfg, pgtest.URL(t))
+	}
 	return newTestServerOn(t, cfg, filepath.Join(t.TempDir(), "parley.db"))
 }
 
@@ -88,7 +112,7 @@ func (ts *testServer) restart() {
 func (ts *testServer) countMessages(kind string) int {
 	ts.t.Helper()
 	var n int
-	if err := ts.st.DB.QueryRow(`SELECT count(*) FROM messages WHERE kind = ?`, kind).Scan(&n); err != nil {
+	if err := ts.st.DB.QueryRow(`SELECT count(*) FROM messages WHERE kind = $1`, kind).Scan(&n); err != nil {
 		ts.t.Fatal(err)
 	}
 	return n

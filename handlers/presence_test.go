@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"parley/hub"
+	"parley/internal/pgtest"
 	"parley/internal/sse"
 	"parley/store"
 )
@@ -26,7 +28,7 @@ type sentList struct {
 	bytes  int
 }
 
-// presenceRig is an App on a real SQLite file whose presence reports each
+// presenceRig is an App on a real database (as newTestServer's) whose presence reports each
 // list it publishes, and the accounts of the people it lets in.
 type presenceRig struct {
 	t     *testing.T
@@ -40,7 +42,11 @@ type presenceRig struct {
 
 func newPresenceRig(t *testing.T, cfg Config, handles ...string) *presenceRig {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"))
+	db := filepath.Join(t.TempDir(), "parley.db")
+	if os.Getenv("PARLEY_TEST_DB") == "postgres" { // as newTestServer does
+		db = pgtest.URL(t)
+	}
+	st, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +141,7 @@ func (r *presenceRig) waitSent(n int) sentList {
 func (r *presenceRig) notices(kind string) int {
 	r.t.Helper()
 	var n int
-	if err := r.st.DB.QueryRow(`SELECT count(*) FROM messages WHERE kind = ?`, kind).Scan(&n); err != nil {
+	if err := r.st.DB.QueryRow(`SELECT count(*) FROM messages WHERE kind = $1`, kind).Scan(&n); err != nil {
 		r.t.Fatal(err)
 	}
 	return n

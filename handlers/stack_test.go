@@ -29,6 +29,8 @@ import (
 // 8 KiB. Client and server share this process: each stream costs the
 // server's goroutine plus the client's, about 4 KiB.
 func TestHTTP2StreamStackShrinks(t *testing.T) {
+	sqliteOnly(t, "there the stream's goroutine never grows past 8 KiB, so nothing shrinks, "+
+		"and the holes the client's shrunk stacks leave in shared spans blur the figure")
 	const people = 200
 	ts := newTestServer(t, fastConfig())
 	ctx := context.Background()

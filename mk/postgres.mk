@@ -1,8 +1,9 @@
-# PostgreSQL for the tests: the store's suite runs on SQLite and again on a
-# throwaway PostgreSQL cluster (internal/pgtest), which needs Debian's
-# server programs. "make test" installs them when initdb is missing.
+# PostgreSQL for the tests: the store's and the handlers' suites run on
+# SQLite and again on a throwaway PostgreSQL cluster (internal/pgtest),
+# which needs Debian's server programs. "make test" installs them when
+# initdb is missing.
 
-PG_TEST_PKGS ?= ./store
+PG_TEST_PKGS ?= ./store ./handlers
 
 .PHONY: pg-deps test-pg
 
