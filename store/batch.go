@@ -88,8 +88,7 @@ func (b *batcher) loop() {
 	}
 }
 
-// commit runs the batch in one transaction, each job under its own
-// savepoint, then publishes what was stored and answers every job.
+// commit runs the batch in one transaction (runTx), then publishes what was stored and answers every job.
 func (b *batcher) commit(batch []*job) {
 	start := time.Now()
 	err := b.runTx(batch)
@@ -116,18 +115,43 @@ func (b *batcher) commit(batch []*job) {
 	}
 }
 
+// runTx runs the batch in one transaction. Where the dialect has
+// optimisticBatch, the jobs first run one after another with no savepoint
+// (savepoints cost two round trips a job); should any job fail, that
+// transaction is rolled back and the batch runs again, each job under its
+// own savepoint, so that only the failing jobs fail.
 func (b *batcher) runTx(batch []*job) error {
+	if b.s.d.optimisticBatch {
+		failed, err := b.tryTx(batch, false)
+		if !failed {
+			return err
+		}
+		for _, j := range batch {
+			j.msgs, j.err = nil, nil
+		}
+	}
+	_, err := b.tryTx(batch, true)
+	return err
+}
+
+// tryTx runs the batch in one transaction and commits it. With savepoints,
+// a failing job's statements are undone and the others commit; without,
+// the first failing job stops the batch, nothing is committed, and failed
+// is true.
+func (b *batcher) tryTx(batch []*job, savepoints bool) (failed bool, err error) {
 	tx, err := b.s.DB.BeginTx(context.Background(), nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback()
 	if err := execAll(context.Background(), tx, b.s.d.lockEvents); err != nil {
-		return err
+		return false, err
 	}
 	for _, j := range batch {
-		if _, err := tx.Stmt(b.s.stmts.savepoint).Exec(); err != nil {
-			return err
+		if savepoints {
+			if _, err := tx.Stmt(b.s.stmts.savepoint).Exec(); err != nil {
+				return false, err
+			}
 		}
 		j.msgs, j.err = j.run(tx)
 		if j.err == nil {
@@ -135,19 +159,24 @@ func (b *batcher) runTx(batch []*job) error {
 		}
 		if j.err != nil {
 			j.msgs = nil
+			if !savepoints {
+				return true, nil
+			}
 			if _, err := tx.Stmt(b.s.stmts.rollbackTo).Exec(); err != nil {
-				return err
+				return false, err
 			}
 		}
-		if _, err := tx.Stmt(b.s.stmts.release).Exec(); err != nil {
-			return err
+		if savepoints {
+			if _, err := tx.Stmt(b.s.stmts.release).Exec(); err != nil {
+				return false, err
+			}
 		}
 	}
 	if err := b.s.indexPending(tx); err != nil {
-		return err
+		return false, err
 	}
 	if err := b.s.notifyCommit(tx, batch); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	return false, tx.Commit()
 }

@@ -30,6 +30,10 @@ type dialect struct {
 	// lockEvents, when set, runs first in every write transaction of the
 	// writer (batch.go).
 	lockEvents string
+	// optimisticBatch, when set, makes the writer run a batch's jobs
+	// without savepoints, and again with them only when a job fails
+	// (batch.go): where each statement is a round trip to the server.
+	optimisticBatch bool
 	// nextChangeID returns a new id from the one sequence that message ids
 	// come from, for a change (edits.go).
 	nextChangeID string
