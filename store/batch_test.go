@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestBatchFailingJob: in one batch, a job that fails after writing and a
+// TestBatchFailingJob: in one batch (pipelined where the dialect
+// pipelines), a job that fails after writing and a
 // job whose statement the database refuses get their errors and leave
 // nothing behind; the jobs around them are stored once and published.
 func TestBatchFailingJob(t *testing.T) {
@@ -15,6 +16,7 @@ func TestBatchFailingJob(t *testing.T) {
 	s := mustOpenStore(t)
 	published := recordPublished(s)
 	u := mustCreateUser(t, s, "ann")
+	bob := mustCreateUser(t, s, "bob")
 	room, err := s.Room(ctx, GeneralRoom)
 	if err != nil {
 		t.Fatal(err)
@@ -24,18 +26,20 @@ func TestBatchFailingJob(t *testing.T) {
 	}
 	errRefused := errors.New("refused")
 	results := make([]Message, 3)
+	second := msg("second @bob")
+	second.Mentions, second.MentionIDs = []string{"bob"}, []int64{bob.ID}
 	batch := []*job{
-		newJob(ctx, s.writeMessage(ctx, room.ID, msg("first"), &results[0])),
+		s.messageJob(ctx, room.ID, msg("first"), &results[0]),
 		newJob(ctx, func(tx *sql.Tx) ([]Message, error) {
 			if _, err := s.insertMessage(ctx, tx, room.ID, msg("undone")); err != nil {
 				return nil, err
 			}
 			return nil, errRefused
 		}),
-		newJob(ctx, s.writeMessage(ctx, room.ID, msg("second"), &results[1])),
+		s.messageJob(ctx, room.ID, second, &results[1]),
 		// No such room: the database refuses the insert.
-		newJob(ctx, s.writeMessage(ctx, room.ID+1000, msg("orphan"), &results[2])),
-		newJob(ctx, s.writeMessage(ctx, room.ID, msg("third"), &results[2])),
+		s.messageJob(ctx, room.ID+1000, msg("orphan"), &results[2]),
+		s.messageJob(ctx, room.ID, msg("third"), &results[2]),
 	}
 	s.posts.commit(batch)
 	for _, i := range []int{0, 2, 4} {
@@ -49,7 +53,7 @@ func TestBatchFailingJob(t *testing.T) {
 	if batch[3].err == nil {
 		t.Error("insert into a missing room: no error")
 	}
-	for _, body := range []string{"first", "undone", "second", "orphan", "third"} {
+	for _, body := range []string{"first", "undone", "second @bob", "orphan", "third"} {
 		var n int
 		if err := s.DB.QueryRow(`SELECT count(*) FROM messages WHERE body = $1`, body).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -66,5 +70,9 @@ func TestBatchFailingJob(t *testing.T) {
 	if len(p) != 3 || p[0].ID != results[0].ID || p[1].ID != results[1].ID || p[2].ID != results[2].ID ||
 		p[0].Body != "first" || p[2].Body != "third" {
 		t.Errorf("published %+v; want first, second and third, in id order", p)
+	}
+	var mentioned int64
+	if err := s.DB.QueryRow(`SELECT message_id FROM mentions WHERE user_id = $1`, bob.ID).Scan(&mentioned); err != nil || mentioned != results[1].ID {
+		t.Errorf("bob's mention: message %d, %v; want %d", mentioned, err, results[1].ID)
 	}
 }

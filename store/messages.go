@@ -36,10 +36,20 @@ func (s *Store) CreateMessage(ctx context.Context, m Message) (Message, error) {
 		return Message{}, err
 	}
 	var stored Message
-	if err := s.posts.do(ctx, s.writeMessage(ctx, room.ID, m, &stored)); err != nil {
+	if err := s.posts.send(s.messageJob(ctx, room.ID, m, &stored)); err != nil {
 		return Message{}, wrap("create message", err)
 	}
 	return stored, nil
+}
+
+// messageJob is the writer's job for CreateMessage (writeMessage), piped
+// where the dialect pipelines.
+func (s *Store) messageJob(ctx context.Context, roomID int64, m Message, stored *Message) *job {
+	j := newJob(ctx, s.writeMessage(ctx, roomID, m, stored))
+	if s.d.pipeline != nil {
+		j.pipe = pipedMessage(roomID, m, stored)
+	}
+	return j
 }
 
 // writeMessage is the writer's job for CreateMessage: it stores m in room
@@ -59,6 +69,45 @@ func (s *Store) writeMessage(ctx context.Context, roomID int64, m Message, store
 			return nil, err
 		}
 		return []Message{*stored}, nil
+	}
+}
+
+// pipedMessageQuery is writeMessage as one statement, for a pipeline: it
+// stores the message and its mentions and returns true and the new id, or
+// false and the message sent before with its client id.
+const pipedMessageQuery = `
+	WITH ins AS (` + insertMessageQuery + `), mention AS (
+		INSERT INTO mentions (user_id, message_id, room_id)
+		SELECT u, ins.id, $1 FROM ins, unnest($9::BIGINT[]) u
+		ON CONFLICT DO NOTHING
+	)
+	SELECT true, id, '', '', '', $6, '' FROM ins
+	UNION ALL
+	SELECT false, id, kind, author, body, created_at, mentions FROM messages
+	WHERE user_id = $2 AND room_id = $1 AND client_id = $7 AND NOT EXISTS (SELECT FROM ins)`
+
+// pipedMessage is writeMessage's job as one statement (pipelines).
+func pipedMessage(roomID int64, m Message, stored *Message) *piped {
+	return &piped{
+		query: pipedMessageQuery,
+		args: []any{roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt,
+			nullString(m.ClientID), joinMentions(m.Mentions), m.MentionIDs},
+		scan: func(row scanner) ([]Message, error) {
+			var isNew bool
+			sent := Message{Room: m.Room, UserID: m.UserID, ClientID: m.ClientID}
+			var mentions string
+			if err := row.Scan(&isNew, &sent.ID, &sent.Kind, &sent.Author, &sent.Body, &sent.CreatedAt, &mentions); err != nil {
+				return nil, err
+			}
+			if !isNew {
+				sent.Mentions = splitMentions(mentions)
+				*stored = sent
+				return nil, nil
+			}
+			m.ID = sent.ID
+			*stored = m
+			return []Message{m}, nil
+		},
 	}
 }
 

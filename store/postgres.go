@@ -48,6 +48,7 @@ var postgresDialect = &dialect{
 	// Each statement is a round trip, a savepoint two more a job; a
 	// failing job is rare.
 	optimisticBatch: true,
+	pipeline:        pgPipeline,
 }
 
 // pgMaxConns is the size of the connection pool unless the URL sets
