@@ -175,7 +175,10 @@ func (b *batcher) tryTx(batch []*job, savepoints bool) (failed bool, err error) 
 				return true, nil
 			}
 			for _, j := range jobs {
-				if j.ctx.Err() != nil {
+				if j.err == errRun {
+					j.msgs, j.err = j.run(tx)
+				}
+				if j.err != nil || j.ctx.Err() != nil {
 					return true, nil
 				}
 			}

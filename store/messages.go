@@ -72,39 +72,21 @@ func (s *Store) writeMessage(ctx context.Context, roomID int64, m Message, store
 	}
 }
 
-// pipedMessageQuery is writeMessage as one statement, for a pipeline: it
-// stores the message and its mentions and returns true and the new id, or
-// false and the message sent before with its client id.
-const pipedMessageQuery = `
-	WITH ins AS (` + insertMessageQuery + `), mention AS (
-		INSERT INTO mentions (user_id, message_id, room_id)
-		SELECT u, ins.id, $1 FROM ins, unnest($9::BIGINT[]) u
-		ON CONFLICT DO NOTHING
-	)
-	SELECT true, id, '', '', '', $6, '' FROM ins
-	UNION ALL
-	SELECT false, id, kind, author, body, created_at, mentions FROM messages
-	WHERE user_id = $2 AND room_id = $1 AND client_id = $7 AND NOT EXISTS (SELECT FROM ins)`
-
-// pipedMessage is writeMessage's job as one statement (pipelines).
+// pipedMessage is writeMessage's job as one statement, for a pipeline:
+// the insert of a message that mentions no one. When the message's client
+// id was sent before, it stores nothing and the job runs as usual.
 func pipedMessage(roomID int64, m Message, stored *Message) *piped {
+	if len(m.MentionIDs) > 0 {
+		return nil
+	}
 	return &piped{
-		query: pipedMessageQuery,
+		query: insertMessageQuery,
 		args: []any{roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt,
-			nullString(m.ClientID), joinMentions(m.Mentions), m.MentionIDs},
+			nullString(m.ClientID), joinMentions(m.Mentions)},
 		scan: func(row scanner) ([]Message, error) {
-			var isNew bool
-			sent := Message{Room: m.Room, UserID: m.UserID, ClientID: m.ClientID}
-			var mentions string
-			if err := row.Scan(&isNew, &sent.ID, &sent.Kind, &sent.Author, &sent.Body, &sent.CreatedAt, &mentions); err != nil {
+			if err := row.Scan(&m.ID); err != nil {
 				return nil, err
 			}
-			if !isNew {
-				sent.Mentions = splitMentions(mentions)
-				*stored = sent
-				return nil, nil
-			}
-			m.ID = sent.ID
 			*stored = m
 			return []Message{m}, nil
 		},

@@ -17,11 +17,16 @@ import (
 // when the batch runs again with savepoints (batch.go).
 
 // A piped is a job as one statement, and what to make of its one row.
+// When the statement returns no row, it must have changed nothing, and
+// the job then runs as usual (its run), after the pipeline.
 type piped struct {
 	query string
 	args  []any
 	scan  func(row scanner) ([]Message, error)
 }
+
+// errRun marks a piped job whose statement returned no row, to be run.
+var errRun = errors.New("store: pipeline: run the job")
 
 // errPipeline stands for a statement of a pipeline that failed without
 // saying why, which should not happen.
@@ -29,8 +34,9 @@ var errPipeline = errors.New("store: pipeline: no answer")
 
 // pgPipeline sends the piped statements of jobs on conn, in the writer's
 // transaction open on it, in one round trip, and sets each job's messages
-// and error from its answer. It fails when the pipeline or any of its
-// statements failed: the transaction is then of no use.
+// and error from its answer, errRun for a job whose statement returned no
+// row. It fails when the pipeline or any of its statements failed: the
+// transaction is then of no use.
 func pgPipeline(ctx context.Context, conn *sql.Conn, jobs []*job) error {
 	return conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
@@ -45,7 +51,9 @@ func pgPipeline(ctx context.Context, conn *sql.Conn, jobs []*job) error {
 		var first error
 		for _, j := range jobs {
 			j.msgs, j.err = j.pipe.scan(br.QueryRow())
-			if j.err != nil && first == nil {
+			if errors.Is(j.err, pgx.ErrNoRows) {
+				j.msgs, j.err = nil, errRun
+			} else if j.err != nil && first == nil {
 				first = j.err
 			}
 		}
