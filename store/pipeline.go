@@ -28,8 +28,8 @@ type piped struct {
 // errRun marks a piped job whose statement returned no row, to be run.
 var errRun = errors.New("store: pipeline: run the job")
 
-// errPipeline stands for a statement of a pipeline that failed without
-// saying why, which should not happen.
+// errPipeline means the connection is not pgx's and cannot pipeline; the
+// batch then runs again with savepoints, job by job.
 var errPipeline = errors.New("store: pipeline: no answer")
 
 // pgPipeline sends the piped statements of jobs on conn, in the writer's
