@@ -14,8 +14,11 @@ const maxBatch = 256
 // A job is one write: it runs inside a shared transaction and returns the
 // messages it stored.
 type job struct {
-	ctx   context.Context
-	run   func(*sql.Tx) ([]Message, error)
+	ctx context.Context
+	run func(*sql.Tx) ([]Message, error)
+	// pipe, when set, is run as one statement, which the writer may send
+	// with others (pipeline.go).
+	pipe  *piped
 	msgs  []Message
 	err   error
 	reply chan struct{}
@@ -46,7 +49,12 @@ func newBatcher(s *Store) *batcher {
 // do runs fn in a write transaction shared with other writers and waits for
 // the commit. fn's error rolls back only fn's own statements.
 func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) ([]Message, error)) error {
-	j := newJob(ctx, fn)
+	return b.send(newJob(ctx, fn))
+}
+
+// send hands j to the writer and waits for its verdict.
+func (b *batcher) send(j *job) error {
+	ctx := j.ctx
 	select {
 	case b.jobs <- j:
 	case <-b.quit:
@@ -88,8 +96,7 @@ func (b *batcher) loop() {
 	}
 }
 
-// commit runs the batch in one transaction, each job under its own
-// savepoint, then publishes what was stored and answers every job.
+// commit runs the batch in one transaction (runTx), then publishes what was stored and answers every job.
 func (b *batcher) commit(batch []*job) {
 	start := time.Now()
 	err := b.runTx(batch)
@@ -116,18 +123,74 @@ func (b *batcher) commit(batch []*job) {
 	}
 }
 
+// runTx runs the batch in one transaction. Where the dialect has
+// optimisticBatch, the jobs first run one after another with no savepoint
+// (savepoints cost two round trips a job); should any job fail, that
+// transaction is rolled back and the batch runs again, each job under its
+// own savepoint, so that only the failing jobs fail.
 func (b *batcher) runTx(batch []*job) error {
-	tx, err := b.s.DB.BeginTx(context.Background(), nil)
+	if b.s.d.optimisticBatch {
+		failed, err := b.tryTx(batch, false)
+		if !failed {
+			return err
+		}
+		for _, j := range batch {
+			j.msgs, j.err = nil, nil
+		}
+	}
+	_, err := b.tryTx(batch, true)
+	return err
+}
+
+// tryTx runs the batch in one transaction and commits it. With savepoints,
+// a failing job's statements are undone and the others commit; without,
+// the first failing job stops the batch, nothing is committed, and failed
+// is true. Without savepoints, where the dialect pipelines, the piped
+// statements of consecutive jobs go together.
+func (b *batcher) tryTx(batch []*job, savepoints bool) (failed bool, err error) {
+	ctx := context.Background()
+	pipeline := !savepoints && b.s.d.pipeline != nil
+	var conn *sql.Conn
+	var tx *sql.Tx
+	if pipeline {
+		if conn, err = b.s.DB.Conn(ctx); err != nil {
+			return false, err
+		}
+		defer conn.Close()
+		tx, err = conn.BeginTx(ctx, nil)
+	} else {
+		tx, err = b.s.DB.BeginTx(ctx, nil)
+	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback()
-	if err := execAll(context.Background(), tx, b.s.d.lockEvents); err != nil {
-		return err
+	if err := execAll(ctx, tx, b.s.d.lockEvents); err != nil {
+		return false, err
 	}
-	for _, j := range batch {
-		if _, err := tx.Stmt(b.s.stmts.savepoint).Exec(); err != nil {
-			return err
+	for i := 0; i < len(batch); {
+		if n := pipedRun(batch[i:]); pipeline && n > 0 {
+			jobs := batch[i : i+n]
+			if err := b.s.d.pipeline(ctx, conn, jobs); err != nil {
+				return true, nil
+			}
+			for _, j := range jobs {
+				if j.err == errRun {
+					j.msgs, j.err = j.run(tx)
+				}
+				if j.err != nil || j.ctx.Err() != nil {
+					return true, nil
+				}
+			}
+			i += n
+			continue
+		}
+		j := batch[i]
+		i++
+		if savepoints {
+			if _, err := tx.Stmt(b.s.stmts.savepoint).Exec(); err != nil {
+				return false, err
+			}
 		}
 		j.msgs, j.err = j.run(tx)
 		if j.err == nil {
@@ -135,19 +198,34 @@ func (b *batcher) runTx(batch []*job) error {
 		}
 		if j.err != nil {
 			j.msgs = nil
+			if !savepoints {
+				return true, nil
+			}
 			if _, err := tx.Stmt(b.s.stmts.rollbackTo).Exec(); err != nil {
-				return err
+				return false, err
 			}
 		}
-		if _, err := tx.Stmt(b.s.stmts.release).Exec(); err != nil {
-			return err
+		if savepoints {
+			if _, err := tx.Stmt(b.s.stmts.release).Exec(); err != nil {
+				return false, err
+			}
 		}
 	}
 	if err := b.s.indexPending(tx); err != nil {
-		return err
+		return false, err
 	}
 	if err := b.s.notifyCommit(tx, batch); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	return false, tx.Commit()
+}
+
+// pipedRun returns how many jobs from the start of batch have a piped
+// statement.
+func pipedRun(batch []*job) int {
+	n := 0
+	for n < len(batch) && batch[n].pipe != nil {
+		n++
+	}
+	return n
 }

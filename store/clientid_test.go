@@ -82,7 +82,7 @@ func TestClientID(t *testing.T) {
 		var batch []*job
 		for i, clientID := range []string{"twice", "", "twice", "once"} {
 			m := Message{Room: GeneralRoom, UserID: u.ID, Kind: KindText, Author: u.Handle, Body: "hi", ClientID: clientID, CreatedAt: s.now()}
-			batch = append(batch, newJob(ctx, s.writeMessage(ctx, room.ID, m, &results[i])))
+			batch = append(batch, s.messageJob(ctx, room.ID, m, &results[i]))
 		}
 		s.posts.commit(batch)
 		for i, j := range batch {

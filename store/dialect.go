@@ -30,6 +30,15 @@ type dialect struct {
 	// lockEvents, when set, runs first in every write transaction of the
 	// writer (batch.go).
 	lockEvents string
+	// optimisticBatch, when set, makes the writer run a batch's jobs
+	// without savepoints, and again with them only when a job fails
+	// (batch.go): where each statement is a round trip to the server.
+	optimisticBatch bool
+	// pipeline, when set, sends the piped statements of jobs in one
+	// round trip, in the writer's transaction open on conn, setting each
+	// job's messages and error; it fails when any statement failed
+	// (pipeline.go). Only where optimisticBatch is set.
+	pipeline func(ctx context.Context, conn *sql.Conn, jobs []*job) error
 	// nextChangeID returns a new id from the one sequence that message ids
 	// come from, for a change (edits.go).
 	nextChangeID string

@@ -36,10 +36,20 @@ func (s *Store) CreateMessage(ctx context.Context, m Message) (Message, error) {
 		return Message{}, err
 	}
 	var stored Message
-	if err := s.posts.do(ctx, s.writeMessage(ctx, room.ID, m, &stored)); err != nil {
+	if err := s.posts.send(s.messageJob(ctx, room.ID, m, &stored)); err != nil {
 		return Message{}, wrap("create message", err)
 	}
 	return stored, nil
+}
+
+// messageJob is the writer's job for CreateMessage (writeMessage), piped
+// where the dialect pipelines.
+func (s *Store) messageJob(ctx context.Context, roomID int64, m Message, stored *Message) *job {
+	j := newJob(ctx, s.writeMessage(ctx, roomID, m, stored))
+	if s.d.pipeline != nil {
+		j.pipe = pipedMessage(roomID, m, stored)
+	}
+	return j
 }
 
 // writeMessage is the writer's job for CreateMessage: it stores m in room
@@ -59,6 +69,27 @@ func (s *Store) writeMessage(ctx context.Context, roomID int64, m Message, store
 			return nil, err
 		}
 		return []Message{*stored}, nil
+	}
+}
+
+// pipedMessage is writeMessage's job as one statement, for a pipeline:
+// the insert of a message that mentions no one. When the message's client
+// id was sent before, it stores nothing and the job runs as usual.
+func pipedMessage(roomID int64, m Message, stored *Message) *piped {
+	if len(m.MentionIDs) > 0 {
+		return nil
+	}
+	return &piped{
+		query: insertMessageQuery,
+		args: []any{roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt,
+			nullString(m.ClientID), joinMentions(m.Mentions)},
+		scan: func(row scanner) ([]Message, error) {
+			if err := row.Scan(&m.ID); err != nil {
+				return nil, err
+			}
+			*stored = m
+			return []Message{m}, nil
+		},
 	}
 }
 

@@ -44,6 +44,11 @@ var postgresDialect = &dialect{
 	snippet:        postgresSnippet,
 	start:          func(*Store) {},
 	stop:           (*Store).stopFeed,
+
+	// Each statement is a round trip, a savepoint two more a job; a
+	// failing job is rare.
+	optimisticBatch: true,
+	pipeline:        pgPipeline,
 }
 
 // pgMaxConns is the size of the connection pool unless the URL sets
