@@ -38,6 +38,14 @@ func newClient(t *testing.T, srv *server) *client {
 // status and body.
 func (c *client) do(method, path string, form url.Values) (int, string) {
 	c.t.Helper()
+	status, _, body := c.send(method, path, form)
+	return status, body
+}
+
+// send sends a request (a form POST when form is not nil) and returns the
+// status, the header and the body, whatever the status.
+func (c *client) send(method, path string, form url.Values) (int, http.Header, string) {
+	c.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -58,7 +66,7 @@ func (c *client) do(method, path string, form url.Values) (int, string) {
 	if err != nil {
 		c.t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // postForm posts a form and fails unless the answer is want.

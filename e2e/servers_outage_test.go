@@ -171,30 +171,3 @@ func (es *eventStream) waitEnd(t *testing.T, d time.Duration) {
 		}
 	}
 }
-
-// send sends a request (a form POST when form is not nil) and returns the
-// status, the header and the body, whatever the status.
-func (c *client) send(method, path string, form url.Values) (int, http.Header, string) {
-	c.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, c.srv.URL+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
-}

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -22,19 +21,7 @@ import (
 func TestCrowdArrivalIsCheap(t *testing.T) {
 	const n = 300
 	ts := newTestServer(t, handlers.Config{})
-	ctx := context.Background()
-	handles := make([]string, n)
-	for i := range handles {
-		handles[i] = fmt.Sprintf("person-%03d", i)
-	}
-	users, err := ts.st.SeedUsers(ctx, handles, testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := handlers.SeedSessions(ctx, ts.st, users, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokens := ts.seedPeople("person", n)
 
 	observer := ts.newClient().withToken(tokens[0]).open(events)
 	first := observer.next("presence")

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -106,6 +107,26 @@ func (ts *testServer) restart() {
 	ts.t.Helper()
 	ts.stop()
 	ts.start()
+}
+
+// seedPeople makes n accounts named prefix-000 on, each signed in once,
+// and returns their session tokens.
+func (ts *testServer) seedPeople(prefix string, n int) []string {
+	ts.t.Helper()
+	ctx := context.Background()
+	handles := make([]string, n)
+	for i := range handles {
+		handles[i] = fmt.Sprintf("%s-%03d", prefix, i)
+	}
+	users, err := ts.st.SeedUsers(ctx, handles, testPassword)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	tokens, err := handlers.SeedSessions(ctx, ts.st, users, time.Hour)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return tokens
 }
 
 // countMessages counts the stored messages of a kind.

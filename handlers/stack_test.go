@@ -7,18 +7,14 @@ package handlers_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"testing"
-	"time"
 
 	"golang.org/x/net/http2"
 
-	"parley/handlers"
 	"parley/internal/sse"
 )
 
@@ -33,19 +29,7 @@ func TestHTTP2StreamStackShrinks(t *testing.T) {
 		"and the holes the client's shrunk stacks leave in shared spans blur the figure")
 	const people = 200
 	ts := newTestServer(t, fastConfig())
-	ctx := context.Background()
-	handles := make([]string, people)
-	for i := range handles {
-		handles[i] = fmt.Sprintf("stack%03d", i)
-	}
-	users, err := ts.st.SeedUsers(ctx, handles, testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := handlers.SeedSessions(ctx, ts.st, users, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokens := ts.seedPeople("stack", people)
 	srv := httptest.NewUnstartedServer(ts.app.Handler())
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
