@@ -437,6 +437,10 @@ func TestSignOutEndsOtherTabs(t *testing.T) {
 	// The phone has a session of its own; "sign out everywhere" from a new
 	// sign-in ends it too.
 	first.signIn("ann")
+	// As a person would, wait for the page to go live first: its stream
+	// opens a moment after the page (the tabs agree who streams), and one
+	// still on its way when every session ends is refused.
+	first.waitJS(5*time.Second, liveJS, "stream live")
 	first.do(chromedp.Click(chromedp.ID("account-toggle")))
 	first.clickAndLoad(".everywhere button")
 	first.wantLocation("/login")
