@@ -285,20 +285,10 @@ func (s *Store) attachReactions(ctx context.Context, q querier, msgs []Message) 
 	if len(msgs) == 0 {
 		return nil
 	}
-	at := make(map[int64]int, len(msgs))
-	var ids strings.Builder
-	for i, m := range msgs {
-		at[m.ID] = i
-		if i > 0 {
-			ids.WriteByte(',')
-		}
-		ids.WriteString(strconv.FormatInt(m.ID, 10))
-	}
-	// The ids are integers of our own, so they go into the query as text:
-	// a page holds up to 500 of them.
+	ids, at := messageIDs(msgs, nil)
 	rows, err := q.QueryContext(ctx, `
 		SELECT r.message_id, r.emoji, u.handle FROM reactions r JOIN users u ON u.id = r.user_id
-		WHERE r.message_id IN (`+ids.String()+`) ORDER BY r.message_id, r.created_at, u.handle_key`)
+		WHERE r.message_id IN (`+ids+`) ORDER BY r.message_id, r.created_at, u.handle_key`)
 	if err != nil {
 		return err
 	}
@@ -313,6 +303,27 @@ func (s *Store) attachReactions(ctx context.Context, q querier, msgs []Message) 
 		m.Reactions = addReaction(m.Reactions, emoji, handle)
 	}
 	return rows.Err()
+}
+
+// messageIDs returns the ids of the messages of msgs that keep accepts
+// (all when keep is nil) as a list for an IN clause, and where each is in
+// msgs (the last place, for an id that comes twice). The ids are integers
+// of our own, so they go into the query as text: a page holds up to 500
+// of them.
+func messageIDs(msgs []Message, keep func(Message) bool) (list string, at map[int64]int) {
+	at = make(map[int64]int, len(msgs))
+	var ids strings.Builder
+	for i, m := range msgs {
+		if keep != nil && !keep(m) {
+			continue
+		}
+		if ids.Len() > 0 {
+			ids.WriteByte(',')
+		}
+		at[m.ID] = i
+		ids.WriteString(strconv.FormatInt(m.ID, 10))
+	}
+	return ids.String(), at
 }
 
 // addReaction adds handle to the reaction with emoji, or a new one.

@@ -369,24 +369,12 @@ func (s *Store) eventsSince(ctx context.Context, after int64, limit int) ([]Mess
 // attachMentionIDs fills in the MentionIDs of the new messages of events,
 // in one query.
 func (s *Store) attachMentionIDs(ctx context.Context, events []Message) error {
-	at := map[int64]int{}
-	var ids strings.Builder
-	for i, m := range events {
-		if m.ChangeID != 0 || len(m.Mentions) == 0 {
-			continue
-		}
-		if len(at) > 0 {
-			ids.WriteByte(',')
-		}
-		at[m.ID] = i
-		ids.WriteString(strconv.FormatInt(m.ID, 10))
-	}
-	if len(at) == 0 {
+	ids, at := messageIDs(events, func(m Message) bool { return m.ChangeID == 0 && len(m.Mentions) > 0 })
+	if ids == "" {
 		return nil
 	}
-	// The ids are integers of our own, as in attachReactions.
 	rows, err := s.DB.QueryContext(ctx, `SELECT message_id, user_id FROM mentions
-		WHERE message_id IN (`+ids.String()+`) ORDER BY message_id, user_id`)
+		WHERE message_id IN (`+ids+`) ORDER BY message_id, user_id`)
 	if err != nil {
 		return err
 	}

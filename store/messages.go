@@ -81,8 +81,7 @@ func pipedMessage(roomID int64, m Message, stored *Message) *piped {
 	}
 	return &piped{
 		query: insertMessageQuery,
-		args: []any{roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt,
-			nullString(m.ClientID), joinMentions(m.Mentions)},
+		args:  insertMessageArgs(roomID, m),
 		scan: func(row scanner) ([]Message, error) {
 			if err := row.Scan(&m.ID); err != nil {
 				return nil, err
@@ -93,10 +92,16 @@ func pipedMessage(roomID int64, m Message, stored *Message) *piped {
 	}
 }
 
+// insertMessageArgs are the arguments of insertMessageQuery that store m
+// in room roomID.
+func insertMessageArgs(roomID int64, m Message) []any {
+	return []any{roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt,
+		nullString(m.ClientID), joinMentions(m.Mentions)}
+}
+
 func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, roomID int64, m Message) (Message, error) {
 	err := tx.StmtContext(ctx, s.stmts.insertMessage).QueryRowContext(ctx,
-		roomID, nullInt(m.UserID), m.Kind, m.Author, m.Body, m.CreatedAt, nullString(m.ClientID),
-		joinMentions(m.Mentions)).Scan(&m.ID)
+		insertMessageArgs(roomID, m)...).Scan(&m.ID)
 	if err != nil {
 		return Message{}, err
 	}
