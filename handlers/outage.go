@@ -24,7 +24,7 @@ const (
 // watchDatabase starts checking the database, on PostgreSQL, and returns
 // the function that stops it.
 func (a *App) watchDatabase() (stop func()) {
-	if a.store.Backend() == "sqlite" { // one server, which alone writes the file
+	if !a.store.Shared() { // one server, which alone writes the file
 		return func() {}
 	}
 	quit, done := make(chan struct{}), make(chan struct{})

@@ -104,8 +104,11 @@ func newPresence(a *App, cfg Config) *presence {
 		rooms: map[string]*roomPresence{},
 	}
 	p.publish = func(room string, f hub.Frame) { a.hub.SetPresence(room, f) }
-	p.events = newQueue(p.handleAll)
+	// The roster is in place before the queue's goroutine, which uses it,
+	// and its own work, which fills the queue, start.
 	p.roster = newRoster(p, cfg)
+	p.events = newQueue(p.handleAll)
+	p.roster.start()
 	return p
 }
 

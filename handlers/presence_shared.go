@@ -40,6 +40,9 @@ type roster interface {
 	beat()
 	// renamed gives userID's rows their new handle.
 	renamed(userID int64, handle string)
+	// start begins the roster's background work (heartbeats, polls),
+	// once presence holds it.
+	start()
 	// stop ends the roster's background work; the server's people keep
 	// counting for the leave grace, so that those who come back on
 	// another server meanwhile are not announced again.
@@ -49,13 +52,11 @@ type roster interface {
 // newRoster returns the roster of p's store: the presence table when
 // several servers may share the database, else none.
 func newRoster(p *presence, cfg Config) roster {
-	if p.a.store.Backend() != "postgres" {
+	if !p.a.store.Shared() {
 		return localRoster{}
 	}
-	r := &sharedRoster{p: p, st: p.a.store, server: newServerID(), expiry: cfg.PresenceExpiry,
+	return &sharedRoster{p: p, st: p.a.store, server: newServerID(), expiry: cfg.PresenceExpiry,
 		linger: cfg.LeaveGrace, quit: make(chan struct{}), done: make(chan struct{})}
-	go r.run()
-	return r
 }
 
 // localRoster is the roster of a server alone on its database: everyone
@@ -68,6 +69,7 @@ func (localRoster) learn(string)                       {}
 func (localRoster) poll()                              {}
 func (localRoster) beat()                              {}
 func (localRoster) renamed(int64, string)              {}
+func (localRoster) start()                             {}
 func (localRoster) stop()                              {}
 
 // pollEvery is how often a server reads who is online on the others in
@@ -108,6 +110,8 @@ func newServerID() string {
 
 // run queues the polls and heartbeats for presence's goroutine, one of
 // each at a time.
+func (r *sharedRoster) start() { go r.run() }
+
 func (r *sharedRoster) run() {
 	defer close(r.done)
 	poll := time.NewTicker(pollEvery)
