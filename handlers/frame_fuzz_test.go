@@ -22,7 +22,7 @@ func FuzzMessageFrame(f *testing.F) {
 	for _, s := range []string{
 		"hello", "a\r\n\r\nevent: x\ndata: y", "b\revent: logout\rdata: z", "id: 9\n\nretry: 1",
 		"<script>alert(1)</script>", `"><img src=x onerror=alert(1)>`, "&amp; &#13; &lt;", "see https://example.com/a?b=1&c=<2>",
-		"javascript:alert(1)", "\u2028\u2029", "tab\there",
+		"javascript:alert(1)", "\u2028\u2029", "tab\there", "htTp://0 and JavaScript://x%0aalert(1)",
 	} {
 		f.Add(s)
 	}
@@ -63,7 +63,8 @@ func FuzzMessageFrame(f *testing.F) {
 			if goquery.NodeName(s) != "a" {
 				t.Fatalf("user text produced a <%s> element: %q", goquery.NodeName(s), ev.Data)
 			}
-			href := s.AttrOr("href", "")
+			// The scheme may come in any case, as people type it ("HTTP://").
+			href := strings.ToLower(s.AttrOr("href", ""))
 			if !strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "http://") {
 				t.Fatalf("link to %q from user text", href)
 			}
