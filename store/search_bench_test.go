@@ -251,8 +251,9 @@ func BenchmarkHistoryAndSearch(b *testing.B) {
 	})
 }
 
-// BenchmarkInsertIndexed stores messages from 8 writers at once (as the
-// server does, in shared transactions), with the full-text index kept by
+// BenchmarkInsertIndexed stores messages from 8 and from 128 writers at
+// once (the server commits concurrent writes in shared transactions, so
+// more writers make bigger transactions), with the full-text index kept by
 // its triggers and without it.
 func BenchmarkInsertIndexed(b *testing.B) {
 	r := rand.New(rand.NewPCG(11, 12))
@@ -261,41 +262,48 @@ func BenchmarkInsertIndexed(b *testing.B) {
 	for i := range bodies {
 		bodies[i] = sentence(r, z)
 	}
-	for _, indexed := range []bool{true, false} {
-		name := "with-index"
-		if !indexed {
-			name = "without-index"
-		}
-		b.Run(name, func(b *testing.B) {
-			st := openBenchStore(b)
+	for _, writers := range []int{8, 128} {
+		for _, indexed := range []bool{true, false} {
+			name := fmt.Sprintf("writers=%d/with-index", writers)
 			if !indexed {
-				if _, err := st.DB.Exec(`DROP TRIGGER messages_fts_insert`); err != nil {
-					b.Fatal(err)
+				name = fmt.Sprintf("writers=%d/without-index", writers)
+			}
+			b.Run(name, func(b *testing.B) { benchInsert(b, bodies, writers, indexed) })
+		}
+	}
+}
+
+// benchInsert stores b.N messages with the given bodies from that many
+// writers at once, on a new database with or without the index's insert
+// trigger, and reports messages per second.
+func benchInsert(b *testing.B, bodies []string, writers int, indexed bool) {
+	st := openBenchStore(b)
+	if !indexed {
+		if _, err := st.DB.Exec(`DROP TRIGGER messages_fts_insert`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	var next atomic.Int64
+	b.ResetTimer()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				m := benchMessage
+				m.Body = bodies[i%int64(len(bodies))]
+				if _, err := st.CreateMessage(ctx, m); err != nil {
+					b.Error(err)
+					return
 				}
 			}
-			ctx := context.Background()
-			var next atomic.Int64
-			b.ResetTimer()
-			t0 := time.Now()
-			var wg sync.WaitGroup
-			for range 8 {
-				wg.Go(func() {
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(b.N) {
-							return
-						}
-						m := benchMessage
-						m.Body = bodies[i%int64(len(bodies))]
-						if _, err := st.CreateMessage(ctx, m); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "msgs/s")
 		})
 	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "msgs/s")
 }
