@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -76,6 +77,8 @@ func (b *batcher) close() {
 func (b *batcher) loop() {
 	defer close(b.done)
 	batch := make([]*job, 0, maxBatch)
+	var ended time.Time    // when the last commit ended
+	var took time.Duration // how long it took
 	for {
 		select {
 		case j := <-b.jobs:
@@ -83,17 +86,45 @@ func (b *batcher) loop() {
 		case <-b.quit:
 			return
 		}
-	collect:
+		// A write that comes sooner after the last commit than that commit
+		// took means writes come about as fast as they commit: then gather.
+		start := time.Now()
+		batch = b.gather(batch, start.Sub(ended) < took)
+		b.commit(batch)
+		ended = time.Now()
+		took = ended.Sub(start)
+	}
+}
+
+// maxYields bounds how many times gather lets other goroutines run before
+// the writer commits what it has.
+const maxYields = 8
+
+// gather adds to batch the jobs waiting to be taken. When the writer is
+// busy, the goroutine that hands it its first job wakes it at once, before
+// the others about to send theirs have run (with one core, always), and
+// each transaction would carry one write: so, busy, the writer yields, and
+// again while each yield brings more, and commits once one brings none.
+// Idle, it commits at once what is there, as a lone write should not wait
+// behind other work (a stream's fan-out, say).
+func (b *batcher) gather(batch []*job, busy bool) []*job {
+	for yields := 0; len(batch) < maxBatch; yields++ {
+		n := len(batch)
+	drain:
 		for len(batch) < maxBatch {
 			select {
 			case j := <-b.jobs:
 				batch = append(batch, j)
 			default:
-				break collect
+				break drain
 			}
 		}
-		b.commit(batch)
+		if !busy || yields > 0 && len(batch) == n || yields == maxYields {
+			break
+		}
+		runtime.Gosched()
 	}
+	return batch
 }
 
 // commit runs the batch in one transaction (runTx), then publishes what was stored and answers every job.

@@ -4,7 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestBatchFailingJob: in one batch (pipelined where the dialect
@@ -74,5 +79,38 @@ func TestBatchFailingJob(t *testing.T) {
 	var mentioned int64
 	if err := s.DB.QueryRow(`SELECT message_id FROM mentions WHERE user_id = $1`, bob.ID).Scan(&mentioned); err != nil || mentioned != results[1].ID {
 		t.Errorf("bob's mention: message %d, %v; want %d", mentioned, err, results[1].ID)
+	}
+}
+
+// TestBatchGathersConcurrentWrites: with one core, the writer is woken by
+// the first of many concurrent writers before the others have sent their
+// writes; it must still commit them together, not one transaction each.
+func TestBatchGathersConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenStore(t)
+	u := mustCreateUser(t, s, "ann")
+	var commits atomic.Int64
+	s.ObserveCommit = func(time.Duration) { commits.Add(1) }
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const writers, each = 32, 20
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				m := Message{Room: GeneralRoom, UserID: u.ID, Kind: KindText, Author: u.Handle,
+					Body: fmt.Sprintf("writer %d, message %d", w, i)}
+				if _, err := s.CreateMessage(ctx, m); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	n := commits.Load()
+	t.Logf("%d messages in %d commits", writers*each, n)
+	if n > writers*each/4 {
+		t.Errorf("%d messages from %d concurrent writers took %d commits; want at most %d (4 a commit)",
+			writers*each, writers, n, writers*each/4)
 	}
 }

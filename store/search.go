@@ -222,6 +222,19 @@ func (s *Store) indexPending(tx *sql.Tx) error {
 	return nil
 }
 
+// StopIndexing leaves the messages stored from now on out of the
+// full-text index, by dropping the trigger that queues them, so that a
+// benchmark can measure what the index costs (`make bench-insert`). Search
+// on such a database no longer finds new messages: it is for benchmark
+// databases only, and SQLite only.
+func (s *Store) StopIndexing(ctx context.Context) error {
+	if !s.d.indexPending {
+		return fmt.Errorf("store: StopIndexing is for SQLite databases")
+	}
+	_, err := s.DB.ExecContext(ctx, `DROP TRIGGER IF EXISTS messages_fts_insert`)
+	return err
+}
+
 // sqliteSearch is the SQLite dialect's search: an FTS5 query (MatchQuery)
 // run by searchSQL.
 func sqliteSearch(userID int64, text string, before, roomID int64) (string, []any, bool) {

@@ -285,6 +285,9 @@ func benchInsert(b *testing.B, bodies []string, writers int, indexed bool) {
 	}
 	ctx := context.Background()
 	var next atomic.Int64
+	var commits atomic.Int64
+	st.ObserveCommit = func(time.Duration) { commits.Add(1) }
+	defer func() { b.ReportMetric(float64(b.N)/float64(commits.Load()), "batch") }()
 	b.ResetTimer()
 	t0 := time.Now()
 	var wg sync.WaitGroup

@@ -34,6 +34,7 @@ func prepare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	people := fs.Int("people", 10000, "accounts to make, each with one session")
 	tokens := fs.String("tokens", "", "the `file` to write the session tokens to")
 	password := fs.String("password", "parley-bench-password", "the accounts' password")
+	index := fs.Bool("search-index", true, "false: leave new messages out of the full-text index, to measure what it costs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +52,11 @@ func prepare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
+	if !*index {
+		if err := st.StopIndexing(ctx); err != nil {
+			return err
+		}
+	}
 	handles := make([]string, *people)
 	for i := range handles {
 		handles[i] = personHandle(i)
