@@ -2,7 +2,6 @@ package hub
 
 import (
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,17 +86,7 @@ func TestFanoutWaitsForLastCopy(t *testing.T) {
 	var l latencies
 	const slowTimeout = 400 * time.Millisecond
 	h := newTestHub(t, Config{SlowTimeout: slowTimeout, MaxQueue: 1 << 20, ObserveFanout: l.observe})
-	slow, err := h.Subscribe("general", "slow", 1, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, client := tcpPair(t)
-	server.(*net.TCPConn).SetWriteBuffer(4096)
-	client.(*net.TCPConn).SetReadBuffer(4096)
-	if err := slow.Attach(server); err != nil {
-		t.Fatal(err)
-	}
-	_, healthy := attach(t, h, "general", "fast", 2)
+	slow, healthy := slowAndHealthy(t, h)
 
 	big := strings.Repeat("x", 16<<10)
 	const n = 100
@@ -141,6 +130,20 @@ func TestStatsCountsOverflow(t *testing.T) {
 	}
 }
 
+// servedStream subscribes a stream to general that Serve delivers into a
+// pipe, whose every write waits for the test to read it, and returns the
+// stream and the pipe's reading end.
+func servedStream(t *testing.T, h *Hub) (*Sub, *io.PipeReader) {
+	t.Helper()
+	s, err := h.Subscribe("general", "h2", 2, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	serve(t, s, pw)
+	return s, pr
+}
+
 // serve starts delivering s through w from a goroutine of its own, as the
 // HTTP/2 path does, and returns once it delivers.
 func serve(t *testing.T, s *Sub, w io.WriteCloser) {
@@ -166,12 +169,7 @@ func TestFanoutWaitsForServe(t *testing.T) {
 	var l latencies
 	h := newTestHub(t, Config{ObserveFanout: l.observe})
 	_, taken := attach(t, h, "general", "taken", 1)
-	s, err := h.Subscribe("general", "h2", 2, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := io.Pipe() // a write waits for the reader
-	serve(t, s, pw)
+	_, pr := servedStream(t, h)
 
 	h.Publish("general", committedFrame(1, 0))
 	taken.next(t)
@@ -197,12 +195,7 @@ func TestFanoutServeDropped(t *testing.T) {
 	var l latencies
 	h := newTestHub(t, Config{ObserveFanout: l.observe})
 	_, taken := attach(t, h, "general", "taken", 1)
-	s, err := h.Subscribe("general", "h2", 2, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := io.Pipe()
-	serve(t, s, pw)
+	s, pr := servedStream(t, h)
 	h.Publish("general", committedFrame(1, 0)) // its write blocks: nobody reads
 	h.Publish("general", committedFrame(2, 0)) // queued behind it
 	pr.Close()

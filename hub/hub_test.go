@@ -234,9 +234,11 @@ func TestPublish(t *testing.T) {
 	})
 }
 
-func TestSlowClient(t *testing.T) {
-	h := newTestHub(t, Config{SlowTimeout: 300 * time.Millisecond, MaxQueue: 1 << 20})
-
+// slowAndHealthy subscribes two streams to general: "slow", whose socket
+// buffers hold about 4 KiB each way and whose client never reads, and
+// "fast", whose client reads all it gets.
+func slowAndHealthy(t *testing.T, h *Hub) (slow *Sub, healthy *events) {
+	t.Helper()
 	slow, err := h.Subscribe("general", "slow", 1, "")
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +249,13 @@ func TestSlowClient(t *testing.T) {
 	if err := slow.Attach(server); err != nil {
 		t.Fatal(err)
 	}
-	_, healthy := attach(t, h, "general", "fast", 2)
+	_, healthy = attach(t, h, "general", "fast", 2)
+	return slow, healthy
+}
+
+func TestSlowClient(t *testing.T) {
+	h := newTestHub(t, Config{SlowTimeout: 300 * time.Millisecond, MaxQueue: 1 << 20})
+	slow, healthy := slowAndHealthy(t, h)
 
 	big := strings.Repeat("x", 16<<10)
 	const n = 400 // 6.4 MiB: far more than the slow client's socket holds

@@ -71,6 +71,16 @@ finish() {
 	wait "$1" || { echo "bench-pg: parley-bench failed" >&2; exit 1; }
 }
 
+# start_pair NAME DB starts two servers, NAMEa and NAMEb, on the database
+# DB, and sets a_pid, a_url, b_pid, b_url and pids.
+start_pair() {
+	start_parley "${1}a" "$server_cpu" -db "$2"
+	a_pid=$pid a_url=$url
+	start_parley "${1}b" "$server_cpu" -db "$2"
+	b_pid=$pid b_url=$url
+	pids="$a_pid $b_pid"
+}
+
 echo "bench-pg: 1. one server on PostgreSQL" >&2
 start_parley one "$server_cpu" -db "$(db 1)" -post-rate 1000
 pids=$pid
@@ -79,22 +89,14 @@ finish "$tpid"
 stop_parley "$pid"
 
 echo "bench-pg: 2. 1 000 streams on B, posts to A" >&2
-start_parley a "$server_cpu" -db "$(db 2)"
-a_pid=$pid a_url=$url
-start_parley b "$server_cpu" -db "$(db 2)"
-b_pid=$pid b_url=$url
-pids="$a_pid $b_pid"
+start_pair "" "$(db 2)"
 tool cross -url "$b_url" -pid "$b_pid" -post-url "$a_url" -load 1000:200@20 -probe=false
 finish "$tpid"
 stop_parley "$a_pid"
 stop_parley "$b_pid"
 
 echo "bench-pg: 3. 1 000 streams on each server, 20 posts/s in all, 10 to each (progress of the one on B)" >&2
-start_parley a3 "$server_cpu" -db "$(db 3)"
-a_pid=$pid a_url=$url
-start_parley b3 "$server_cpu" -db "$(db 3)"
-b_pid=$pid b_url=$url
-pids="$a_pid $b_pid"
+start_pair 3 "$(db 3)"
 tool each-on-a -url "$a_url" -pid "$a_pid" -post-url "$b_url" -load 1000:100@10 -probe=false \
 	-wave-from 1000 2>"$dir/each-on-a.err"
 on_a=$tpid

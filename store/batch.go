@@ -108,21 +108,26 @@ const maxYields = 8
 // Idle, it commits at once what is there, as a lone write should not wait
 // behind other work (a stream's fan-out, say).
 func (b *batcher) gather(batch []*job, busy bool) []*job {
-	for yields := 0; len(batch) < maxBatch; yields++ {
+	batch = b.drain(batch)
+	for yields := 0; busy && yields < maxYields && len(batch) < maxBatch; yields++ {
 		n := len(batch)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case j := <-b.jobs:
-				batch = append(batch, j)
-			default:
-				break drain
-			}
-		}
-		if !busy || yields > 0 && len(batch) == n || yields == maxYields {
+		runtime.Gosched()
+		if batch = b.drain(batch); len(batch) == n {
 			break
 		}
-		runtime.Gosched()
+	}
+	return batch
+}
+
+// drain adds to batch, up to maxBatch, the jobs waiting to be taken.
+func (b *batcher) drain(batch []*job) []*job {
+	for len(batch) < maxBatch {
+		select {
+		case j := <-b.jobs:
+			batch = append(batch, j)
+		default:
+			return batch
+		}
 	}
 	return batch
 }
